@@ -1,0 +1,92 @@
+"""``@task.datacoves_bash``: the function returns a command, which runs like DatacovesBashOperator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from datacoves_airflow_provider.compat import (
+    SET_DURING_EXECUTION,
+    DecoratedOperator,
+    TaskDecorator,
+    context_merge,
+    determine_kwargs,
+    task_decorator_factory,
+)
+from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
+
+if TYPE_CHECKING:
+    from datacoves_airflow_provider.compat import Context
+
+__all__ = ["datacoves_bash_task"]
+
+
+def call_for_command(operator: DecoratedOperator, context: Context, decorator: str) -> str:
+    """Call the decorated function with the task context and return the command it built.
+
+    :param operator: the decorated operator.
+    :param context: the task context.
+    :param decorator: the decorator's name, for the error message.
+    """
+    context_merge(context, operator.op_kwargs)
+    kwargs = determine_kwargs(operator.python_callable, operator.op_args, context)
+    command = operator.python_callable(*operator.op_args, **kwargs)
+    if not isinstance(command, str) or not command.strip():
+        raise TypeError(
+            f"The function decorated with {decorator} (task {operator.task_id!r}) must return the "
+            f"command to run as a non-empty string; it returned {type(command).__name__} {command!r:.200}"
+        )
+    return command
+
+
+class _DatacovesBashDecoratedOperator(DecoratedOperator, DatacovesBashOperator):
+    """The operator behind ``@task.datacoves_bash``.
+
+    :param python_callable: the decorated function; it returns the bash command.
+    :param op_args: positional arguments for the function (templated).
+    :param op_kwargs: keyword arguments for the function (templated).
+    """
+
+    template_fields: Sequence[str] = (*DecoratedOperator.template_fields, *DatacovesBashOperator.template_fields)
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        **DecoratedOperator.template_fields_renderers,
+        **DatacovesBashOperator.template_fields_renderers,
+    }
+    custom_operator_name: str = "@task.datacoves_bash"
+    overwrite_rtif_after_execution: bool = True
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Collection[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            python_callable=python_callable,
+            op_args=op_args,
+            op_kwargs=op_kwargs,
+            bash_command=SET_DURING_EXECUTION,
+            **kwargs,
+        )
+
+    def execute(self, context: Context) -> Any:
+        self.bash_command = call_for_command(self, context, self.custom_operator_name)
+        self.render_template_fields(context)
+        return super().execute(context)
+
+
+def datacoves_bash_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> TaskDecorator:
+    """``@task.datacoves_bash``: run the command the function returns in a copy of the repository.
+
+    Takes every :class:`~datacoves_airflow_provider.operators.bash.DatacovesBashOperator` argument.
+
+    :param python_callable: the decorated function.
+    :param kwargs: operator arguments.
+    """
+    return task_decorator_factory(
+        python_callable=python_callable,
+        decorated_operator_class=_DatacovesBashDecoratedOperator,
+        **kwargs,
+    )

@@ -1,0 +1,303 @@
+"""``DatacovesBashOperator``: a BashOperator that runs in a private, writable copy of the repo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.standard.operators.bash import BashOperator
+
+from datacoves_airflow_provider import environment
+from datacoves_airflow_provider.compat import (
+    SET_DURING_EXECUTION,
+    AirflowException,
+    AirflowSkipException,
+    context_to_airflow_vars,
+)
+from datacoves_airflow_provider.operators.repo_staging import (
+    StagedRepository,
+    StagingPolicy,
+    stage_repository,
+)
+
+if TYPE_CHECKING:
+    from datacoves_airflow_provider.compat import Context
+
+__all__ = ["DatacovesBashOperator"]
+
+#: Commands longer than this run from a script file in the private scratch folder, not ``bash -c``
+#: (Linux caps one argument at 128 KiB).
+_INLINE_LIMIT = 64 * 1024
+#: Seconds the command's process group gets between SIGTERM and SIGKILL when it must stop.
+_KILL_GRACE_SECONDS = 5.0
+
+
+def _is_template(value: object) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def check_env(env: object, *, task_id: str) -> None:
+    """Check an ``env`` mapping at DAG parse time: a clear error beats a worker-side TypeError.
+
+    :param env: the ``env`` argument as the DAG author wrote it.
+    :param task_id: named in the messages.
+    """
+    if env is None or _is_template(env) or not isinstance(env, Mapping) and hasattr(env, "resolve"):
+        return  # nothing, a Jinja string or an XComArg: checked after rendering
+    if not isinstance(env, Mapping):
+        raise TypeError(
+            f"Task {task_id!r}: env must be a dict of variable names to string values, "
+            f"got {type(env).__name__}"
+        )
+    for key, value in env.items():
+        if not isinstance(key, str) or not key or "=" in key:
+            raise ValueError(f"Task {task_id!r}: env has an invalid variable name {key!r}")
+        if value is None:
+            raise ValueError(
+                f"Task {task_id!r}: env[{key!r}] is None. Give it a string value (use \"\" for an "
+                f"empty one, or a template such as \"{{{{ var.value.{key.lower()} }}}}\") or remove it"
+            )
+        if isinstance(value, (bool, int, float)):
+            raise TypeError(
+                f"Task {task_id!r}: env[{key!r}] must be a string, got {type(value).__name__} "
+                f"{value!r}; write {str(value)!r}"
+            )
+        if value == "":
+            warnings.warn(
+                f"Task {task_id!r}: env[{key!r}] is an empty string; the command will see it set but empty",
+                UserWarning,
+                stacklevel=4,
+            )
+
+
+def check_command(command: object, *, task_id: str) -> str:
+    """Return ``command`` if it is a non-blank string, else raise an error that says so.
+
+    :param command: the bash command.
+    :param task_id: named in the message.
+    """
+    if not isinstance(command, str):
+        raise TypeError(
+            f"Task {task_id!r}: the bash command must be a string, got {type(command).__name__} {command!r}"
+        )
+    if not command.strip():
+        raise ValueError(f"Task {task_id!r}: the bash command is blank; give the command to run")
+    return command
+
+
+def check_relative_path(value: object, *, param: str, task_id: str) -> None:
+    """Reject an absolute path or one that climbs out of the repository (literal values only).
+
+    :param value: the path as written in the DAG.
+    :param param: the parameter's name, for the message.
+    :param task_id: named in the message.
+    """
+    if value is None or _is_template(value):
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"Task {task_id!r}: {param} must be a string path, got {type(value).__name__}")
+    if os.path.isabs(value):
+        raise ValueError(
+            f"Task {task_id!r}: {param}={value!r} must be relative to the repository root "
+            f"(e.g. 'transform' rather than '/opt/airflow/dags/repo/transform')"
+        )
+    if os.path.normpath(value).split(os.sep)[0] == "..":
+        raise ValueError(f"Task {task_id!r}: {param}={value!r} climbs out of the repository; remove the '..'")
+
+
+class DatacovesBashOperator(BashOperator):
+    """Run a bash command in a private, writable copy of the Datacoves repository.
+
+    The repository (``DATACOVES__REPO_PATH``) is staged into a folder only this task can read
+    (see :class:`~datacoves_airflow_provider.operators.repo_staging.StagingPolicy` for what is
+    copied), the virtualenv is activated, and the copy is removed when the task ends, whether it
+    succeeded, failed, or was killed for exceeding ``execution_timeout``. The child process finds
+    the repository copy on its ``PYTHONPATH``; the worker's own environment is never changed.
+
+    :param bash_command: the command to run (templated).
+    :param cwd: folder to run in, relative to the repository root (templated). Default: the root.
+    :param activate_venv: activate a virtualenv for the command. Default True.
+    :param virtualenv: the virtualenv to activate: an absolute path, or relative to the repository
+        root (templated). Default: ``[datacoves] default_virtualenv``
+        (``/opt/datacoves/virtualenvs/main``), when it exists.
+    :param env: environment of the command (templated). As in BashOperator, it replaces the
+        worker's environment unless ``append_env=True``. ``None`` values are an error.
+    :param append_env: add ``env`` to the worker's environment instead of replacing it.
+    :param staging: what the repository copy contains: a
+        :class:`~datacoves_airflow_provider.operators.repo_staging.StagingPolicy` or a dict of its
+        fields. Default: share git objects and virtualenvs, leave out dbt's target/ and logs/.
+    :param kwargs: every other BashOperator / BaseOperator argument (``retries``, ``pool``,
+        ``skip_on_exit_code``, ``outlets``, ``executor_config``, ``execution_timeout``, ...).
+    """
+
+    template_fields: Sequence[str] = (*BashOperator.template_fields, "virtualenv")
+    template_fields_renderers: ClassVar[dict[str, str]] = {**BashOperator.template_fields_renderers}
+    ui_color = "#d6f0e8"
+
+    def __init__(
+        self,
+        *,
+        bash_command: Any,
+        cwd: str | None = None,
+        activate_venv: bool = True,
+        virtualenv: str | None = None,
+        env: dict[str, str] | None = None,
+        append_env: bool = False,
+        staging: StagingPolicy | Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        task_id = kwargs.get("task_id", "?")
+        if bash_command is not SET_DURING_EXECUTION:  # decorated: the function returns it at run time
+            check_command(bash_command, task_id=task_id)
+        check_env(env, task_id=task_id)
+        check_relative_path(cwd, param="cwd", task_id=task_id)
+        if not isinstance(activate_venv, bool):
+            raise TypeError(f"Task {task_id!r}: activate_venv must be True or False, got {activate_venv!r}")
+        if virtualenv is not None and (not isinstance(virtualenv, str) or not virtualenv.strip()):
+            raise ValueError(f"Task {task_id!r}: virtualenv must be a non-empty path, got {virtualenv!r}")
+        super().__init__(bash_command=bash_command, env=env, append_env=append_env, cwd=cwd, **kwargs)
+        self.activate_venv = activate_venv
+        self.virtualenv = virtualenv
+        self.staging = StagingPolicy.coerce(staging)
+
+    # -- running -------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> Any:
+        command = check_command(self.bash_command, task_id=self.task_id)
+        with stage_repository(
+            environment.repo_path(), policy=self.staging, base_dir=environment.staging_base_dir()
+        ) as staged:
+            try:
+                return self.run_in_repository(staged, command, context)
+            finally:
+                self._stop_command()
+
+    def run_in_repository(self, staged: StagedRepository, command: str, context: Context) -> Any:
+        """Run ``command`` in the staged copy; subclasses add their own preparation around it.
+
+        :param staged: the task's staging folder.
+        :param command: the rendered bash command.
+        :param context: the task context.
+        """
+        cwd = self.resolve_cwd(staged)
+        env = self.build_env(staged, context)
+        bash = shutil.which("bash") or "bash"
+        if len(command) > _INLINE_LIMIT:
+            script = staged.scratch / "command.sh"
+            script.write_text(command)
+            argv = [bash, str(script)]
+        else:
+            argv = [bash, "-c", command]
+        result = self.subprocess_hook.run_command(
+            command=argv, env=env, output_encoding=self.output_encoding, cwd=str(cwd)
+        )
+        if result.exit_code in self.skip_on_exit_code:
+            raise AirflowSkipException(f"Bash command returned exit code {result.exit_code}. Skipping.")
+        if result.exit_code != 0:
+            raise AirflowException(
+                f"Bash command failed. The command returned a non-zero exit code {result.exit_code}."
+            )
+        return self.output_processor(result.output)
+
+    def resolve_cwd(self, staged: StagedRepository) -> Path:
+        """The folder the command runs in: ``cwd`` below the repository copy.
+
+        :param staged: the task's staging folder.
+        """
+        check_relative_path(self.cwd, param="cwd", task_id=self.task_id)
+        target = Path(os.path.normpath(staged.repo / (self.cwd or "")))
+        if target != staged.repo and staged.repo not in target.parents:
+            raise AirflowException(f"cwd={self.cwd!r} climbs out of the repository; remove the '..'")
+        if not target.is_dir():
+            raise AirflowException(
+                f"cwd={self.cwd!r} is not a folder of the repository (looked for {target.relative_to(staged.root)}); "
+                "give a path relative to the repository root"
+            )
+        return target
+
+    def build_env(self, staged: StagedRepository, context: Context) -> dict[str, str]:
+        """The child's environment: ``env`` / ``append_env`` as in BashOperator, Airflow's context
+        variables, the repository copy first on ``PYTHONPATH``, and the virtualenv activated.
+
+        :param staged: the task's staging folder.
+        :param context: the task context.
+        """
+        if self.env is not None and not isinstance(self.env, Mapping):
+            raise AirflowException(f"env must render to a dict, got {type(self.env).__name__}")
+        env: dict[str, str] = {} if self.env is not None and not self.append_env else dict(os.environ)
+        for key, value in (self.env or {}).items():
+            if not isinstance(value, str):
+                raise AirflowException(
+                    f"env[{key!r}] must be a string after rendering, got {type(value).__name__}"
+                )
+            env[key] = value
+        env.update(context_to_airflow_vars(context, in_env_var_format=True))
+        existing = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = os.pathsep.join([str(staged.repo), existing] if existing else [str(staged.repo)])
+        venv = self.virtualenv_to_activate(staged)
+        if venv is not None:
+            env["VIRTUAL_ENV"] = str(venv)
+            env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH") or os.defpath])
+            env.pop("PYTHONHOME", None)
+        return env
+
+    def virtualenv_to_activate(self, staged: StagedRepository) -> Path | None:
+        """The virtualenv for the command, or None (``activate_venv=False``, or no default one).
+
+        :param staged: the task's staging folder (a relative ``virtualenv`` is resolved in it).
+        """
+        if not self.activate_venv:
+            return None
+        if self.virtualenv:
+            venv = Path(self.virtualenv)
+            venv = venv if venv.is_absolute() else staged.repo / venv
+            if not (venv / "bin" / "python").exists() and not (venv / "bin" / "activate").exists():
+                raise AirflowException(
+                    f"virtualenv={self.virtualenv!r} is not a virtualenv (no {venv}/bin/python): "
+                    "create it on the worker, point virtualenv at an existing one, or pass activate_venv=False"
+                )
+            self.log.info("Activating virtualenv %s", venv)
+            return venv
+        default = Path(environment.default_virtualenv())
+        if (default / "bin").is_dir():
+            self.log.info("Activating the default virtualenv %s", default)
+            return default
+        self.log.info("No virtualenv activated: the default %s does not exist on this worker", default)
+        return None
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    def on_kill(self) -> None:
+        self._stop_command()
+
+    def _stop_command(self) -> None:
+        """Stop whatever is left of the command's process group (idempotent).
+
+        Runs before the staging folder is removed, so no process still writes into it: on success
+        (background jobs the command left), on failure, and on ``execution_timeout``, where Airflow
+        raises inside the log-reading loop and calls ``on_kill`` only after ``execute`` returned.
+        """
+        proc = self.__dict__.get("subprocess_hook") and self.subprocess_hook.sub_process
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            proc.poll()
+            return
+        self.log.info("Stopping the command's process group %s", proc.pid)
+        try:
+            proc.wait(timeout=_KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()

@@ -1,0 +1,144 @@
+"""Shared fixtures: a real Airflow home per test worker, a sample repository, and a DAG runner.
+
+Every DAG here runs through the real ``airflow dags test`` command of the Airflow line this
+interpreter has installed, in a subprocess, against a migrated SQLite metadata database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+AIRFLOW_BIN = str(Path(sys.executable).parent / "airflow")
+
+
+def airflow_major() -> int:
+    from airflow import __version__
+
+    return int(__version__.split(".")[0])
+
+
+def tree_fingerprint(root: Path) -> dict[str, str]:
+    """Every file, folder and link below ``root`` with its content hash / target and mode."""
+    result: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            st = path.lstat()
+            if path.is_symlink():
+                result[rel] = f"link:{os.readlink(path)}"
+            elif path.is_dir():
+                result[rel] = f"dir:{oct(st.st_mode)}"
+            else:
+                result[rel] = f"file:{oct(st.st_mode)}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+    return result
+
+
+def build_sample_repo(root: Path) -> Path:
+    """A small Datacoves-style repository with git history, a dbt project and helper modules."""
+    files = {
+        "orchestrate/__init__.py": "",
+        "orchestrate/utils/__init__.py": "",
+        "orchestrate/utils/helpers.py": "GREETING = 'hello from the repo copy'\n",
+        "orchestrate/python_scripts/sample_script.py": (
+            "import csv, io\n"
+            "rows = [{'Name': 'Alice', 'Age': 25}, {'Name': 'Bob', 'Age': 30}]\n"
+            "out = io.StringIO(); w = csv.DictWriter(out, ['Name', 'Age']); w.writeheader(); w.writerows(rows)\n"
+            "print(out.getvalue())\n"
+        ),
+        "transform/dbt_project.yml": "name: sample\nversion: '1.0'\nprofile: default\n",
+        "transform/models/example.sql": "select 1 as id\n",
+        "README.md": "sample repo\n",
+        ".gitignore": "transform/target/\n",
+    }
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    git_env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@e"}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+        subprocess.run(["git", *args], cwd=root, env=git_env, check=True)
+    (root / "transform" / "target").mkdir()
+    (root / "transform" / "target" / "manifest.json").write_text("{}")
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sample_repo(tmp_path_factory.mktemp("sample") / "repo")
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated Airflow home of this interpreter's Airflow line (one per xdist worker)."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    (home / "dags").mkdir()
+    proc = subprocess.run(
+        [AIRFLOW_BIN, "db", "migrate"], env=airflow_env(home), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, f"airflow db migrate failed:\n{proc.stdout}\n{proc.stderr}"
+    return home
+
+
+def airflow_env(home: Path, dags_folder: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DATACOVES__"))}
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags_folder or home / "dags"),
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{home}/airflow.db",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(home / "logs"),
+        AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="120",
+        PYTHONWARNINGS="ignore",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class DagRunResult:
+    returncode: int
+    output: str
+    states: dict[str, str]
+
+
+def task_states(home: Path, dag_id: str) -> dict[str, str]:
+    with sqlite3.connect(home / "airflow.db") as db:
+        rows = db.execute(
+            "select task_id, state from task_instance where dag_id = ? and run_id = "
+            "(select run_id from dag_run where dag_id = ? order by id desc limit 1)",
+            (dag_id, dag_id),
+        ).fetchall()
+    return {task_id: state for task_id, state in rows}
+
+
+def run_dag(home: Path, dags_folder: Path, dag_id: str, *, timeout: int = 600, **env: str) -> DagRunResult:
+    """Run ``dag_id`` from ``dags_folder`` with ``airflow dags test`` and read back task states."""
+    proc = subprocess.run(
+        [AIRFLOW_BIN, "dags", "test", dag_id, "2024-01-02"],
+        env=airflow_env(home, dags_folder, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return DagRunResult(proc.returncode, proc.stdout + proc.stderr, task_states(home, dag_id))
+
+
+@pytest.fixture
+def evidence(tmp_path: Path) -> Iterator[Path]:
+    """A folder outside the repository where test tasks write what they saw."""
+    path = tmp_path / "evidence"
+    path.mkdir()
+    yield path
