@@ -104,7 +104,9 @@ def build_synthetic_repo(root: Path, *, scale: float = 1.0, seed: int = 7) -> Pa
     venv = root / ".venv"
     _write(venv / "pyvenv.cfg", f"home = {os.path.dirname(sys.executable)}\n")
     for i in range(int(4000 * scale)):
-        _write(venv / "lib" / "python3.11" / "site-packages" / f"pkg_{i // 40}" / f"mod_{i}.py", "y = 2\n" * 1800)
+        _write(
+            venv / "lib" / "python3.11" / "site-packages" / f"pkg_{i // 40}" / f"mod_{i}.py", "y = 2\n" * 1800
+        )
     return root
 
 

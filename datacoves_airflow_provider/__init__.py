@@ -6,11 +6,7 @@ Importing this package is cheap: operators and decorators are imported from thei
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 __all__ = ["__version__"]
 
-try:
-    __version__ = version("datacoves-airflow-provider")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+#: The single source of the version (pyproject.toml reads it from here).
+__version__ = "0.1.0"

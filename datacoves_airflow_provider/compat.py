@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
 
 __all__ = [
-    "AIRFLOW_V_3_0_PLUS",
     "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_0_PLUS",
     "SET_DURING_EXECUTION",
     "AirflowException",
     "AirflowSkipException",

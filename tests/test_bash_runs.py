@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import DagRunResult, run_dag, tree_fingerprint
 
 DAGS = Path(__file__).parent / "dags"

@@ -47,7 +47,10 @@ class _DatacovesBashDecoratedOperator(DecoratedOperator, DatacovesBashOperator):
     :param op_kwargs: keyword arguments for the function (templated).
     """
 
-    template_fields: Sequence[str] = (*DecoratedOperator.template_fields, *DatacovesBashOperator.template_fields)
+    template_fields: Sequence[str] = (
+        *DecoratedOperator.template_fields,
+        *DatacovesBashOperator.template_fields,
+    )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         **DecoratedOperator.template_fields_renderers,
         **DatacovesBashOperator.template_fields_renderers,

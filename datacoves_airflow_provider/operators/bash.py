@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -48,7 +49,7 @@ def check_env(env: object, *, task_id: str) -> None:
     :param env: the ``env`` argument as the DAG author wrote it.
     :param task_id: named in the messages.
     """
-    if env is None or _is_template(env) or not isinstance(env, Mapping) and hasattr(env, "resolve"):
+    if env is None or _is_template(env) or (not isinstance(env, Mapping) and hasattr(env, "resolve")):
         return  # nothing, a Jinja string or an XComArg: checked after rendering
     if not isinstance(env, Mapping):
         raise TypeError(
@@ -60,8 +61,8 @@ def check_env(env: object, *, task_id: str) -> None:
             raise ValueError(f"Task {task_id!r}: env has an invalid variable name {key!r}")
         if value is None:
             raise ValueError(
-                f"Task {task_id!r}: env[{key!r}] is None. Give it a string value (use \"\" for an "
-                f"empty one, or a template such as \"{{{{ var.value.{key.lower()} }}}}\") or remove it"
+                f'Task {task_id!r}: env[{key!r}] is None. Give it a string value (use "" for an '
+                f'empty one, or a template such as "{{{{ var.value.{key.lower()} }}}}") or remove it'
             )
         if isinstance(value, (bool, int, float)):
             raise TypeError(
@@ -164,7 +165,10 @@ class DatacovesBashOperator(BashOperator):
         super().__init__(bash_command=bash_command, env=env, append_env=append_env, cwd=cwd, **kwargs)
         self.activate_venv = activate_venv
         self.virtualenv = virtualenv
-        self.staging = StagingPolicy.coerce(staging)
+        try:
+            self.staging = StagingPolicy.coerce(staging)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"Task {task_id!r}: {exc}") from None
 
     # -- running -------------------------------------------------------------------------------
 
@@ -216,8 +220,8 @@ class DatacovesBashOperator(BashOperator):
             raise AirflowException(f"cwd={self.cwd!r} climbs out of the repository; remove the '..'")
         if not target.is_dir():
             raise AirflowException(
-                f"cwd={self.cwd!r} is not a folder of the repository (looked for {target.relative_to(staged.root)}); "
-                "give a path relative to the repository root"
+                f"cwd={self.cwd!r} is not a folder of the repository (looked for "
+                f"{target.relative_to(staged.root)}); give a path relative to the repository root"
             )
         return target
 
@@ -260,7 +264,8 @@ class DatacovesBashOperator(BashOperator):
             if not (venv / "bin" / "python").exists() and not (venv / "bin" / "activate").exists():
                 raise AirflowException(
                     f"virtualenv={self.virtualenv!r} is not a virtualenv (no {venv}/bin/python): "
-                    "create it on the worker, point virtualenv at an existing one, or pass activate_venv=False"
+                    "create it on the worker, point virtualenv at an existing one, "
+                    "or pass activate_venv=False"
                 )
             self.log.info("Activating virtualenv %s", venv)
             return venv
@@ -292,12 +297,8 @@ class DatacovesBashOperator(BashOperator):
             proc.poll()
             return
         self.log.info("Stopping the command's process group %s", proc.pid)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=_KILL_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            pass
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         proc.wait()

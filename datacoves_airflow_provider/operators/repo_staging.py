@@ -113,15 +113,13 @@ class StagingPolicy:
             known = set(cls.__dataclass_fields__)
             unknown = sorted(set(value) - known)
             if unknown:
-                raise ValueError(
-                    f"staging has unknown keys {unknown}; the keys it takes are {sorted(known)}"
-                )
+                raise ValueError(f"staging has unknown keys {unknown}; the keys it takes are {sorted(known)}")
             return cls(**value)
         raise TypeError(
             f"staging must be a StagingPolicy or a dict of its fields, got {type(value).__name__}"
         )
 
-    def _matches(self, rel: str, patterns: tuple[str, ...]) -> bool:
+    def _matches(self, rel: str, patterns: Sequence[str]) -> bool:
         return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, f"**/{p}") for p in patterns)
 
 
@@ -305,7 +303,9 @@ def _materialise(plan: _Node, dest: str, *, threads: int) -> None:
         os.mkdir(dst, (os.stat(node.src).st_mode & 0o7777) | stat.S_IRWXU)
         for child in node.children:
             target = os.path.join(dst, os.path.basename(child.src))
-            if child.kind == "dir" or (child.kind == "copy" and child.children and child.files * threads * 2 > total):
+            if child.kind == "dir" or (
+                child.kind == "copy" and child.children and child.files * threads * 2 > total
+            ):
                 walk(child, target)  # split large subtrees so the copy threads stay balanced
             elif child.kind == "copy":
                 batches.append((child.files, dst, child.src))

@@ -18,14 +18,16 @@ EVIDENCE = os.environ.get("EVIDENCE", "/nonexistent")
 TEST_VENV = os.environ.get("TEST_VENV", "/nonexistent")
 
 
-@dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False, tags=["test"], default_args={"retries": 0})
+@dag(
+    schedule=None, start_date=datetime(2024, 1, 1), catchup=False, tags=["test"], default_args={"retries": 0}
+)
 def bash_scenarios():
     @task.datacoves_bash
     def write_into_repo() -> str:
         return (
             f"set -e; pwd > {EVIDENCE}/write_pwd; echo changed >> README.md; echo new > new_file.txt; "
             f"mkdir -p transform/target && echo x > transform/target/out.txt; "
-            f"echo \"$PYTHONPATH\" > {EVIDENCE}/write_pythonpath; "
+            f'echo "$PYTHONPATH" > {EVIDENCE}/write_pythonpath; '
             f"git rev-parse --abbrev-ref HEAD > {EVIDENCE}/git_branch; "
             f"git status --short > {EVIDENCE}/git_status; "
             f"python -c 'import orchestrate.utils.helpers as h; print(h.__file__)' > {EVIDENCE}/import_path"
@@ -35,7 +37,9 @@ def bash_scenarios():
     def worker_untouched() -> None:
         # Runs in the same process as the task before it under `airflow dags test`.
         with open(f"{EVIDENCE}/worker_env", "w") as fh:
-            fh.write(f"{os.environ.get('PYTHONPATH', '<unset>')}\n{os.environ.get('VIRTUAL_ENV', '<unset>')}\n")
+            fh.write(
+                f"{os.environ.get('PYTHONPATH', '<unset>')}\n{os.environ.get('VIRTUAL_ENV', '<unset>')}\n"
+            )
             fh.write("\n".join(p for p in sys.path if "datacoves-stage" in p))
 
     @task.datacoves_bash(cwd="orchestrate/python_scripts")
@@ -48,7 +52,7 @@ def bash_scenarios():
 
     @task.datacoves_bash(virtualenv=TEST_VENV, activate_venv=False)
     def venv_off() -> str:
-        return f"echo \"${{VIRTUAL_ENV:-<unset>}}\" > {EVIDENCE}/venv_off"
+        return f'echo "${{VIRTUAL_ENV:-<unset>}}" > {EVIDENCE}/venv_off'
 
     @task.datacoves_bash
     def failing() -> str:
@@ -56,11 +60,11 @@ def bash_scenarios():
 
     @task.datacoves_bash(env={"GREETING": "{{ var.value.greeting }}", "PATH": os.environ.get("PATH", "")})
     def templated_env() -> str:
-        return f"echo \"$GREETING|${{DATACOVES__REPO_PATH:-<unset>}}\" > {EVIDENCE}/templated_env"
+        return f'echo "$GREETING|${{DATACOVES__REPO_PATH:-<unset>}}" > {EVIDENCE}/templated_env'
 
     @task.datacoves_bash(env={"EXTRA": "{{ dag.dag_id }}"}, append_env=True)
     def appended_env() -> str:
-        return f"echo \"$EXTRA|$DATACOVES__REPO_PATH\" > {EVIDENCE}/appended_env"
+        return f'echo "$EXTRA|$DATACOVES__REPO_PATH" > {EVIDENCE}/appended_env'
 
     @task.datacoves_bash
     def skipped() -> str:
@@ -85,13 +89,14 @@ def bash_scenarios():
     appended_env()
     skipped()
     returns_output("datacoves")
-    classic
 
 
 bash_scenarios()
 
 
-@dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False, tags=["test"], default_args={"retries": 0})
+@dag(
+    schedule=None, start_date=datetime(2024, 1, 1), catchup=False, tags=["test"], default_args={"retries": 0}
+)
 def bash_timeout():
     # Its own DAG: on Airflow 2.11, `airflow dags test` stops at the first AirflowTaskTimeout.
     @task.datacoves_bash(execution_timeout=timedelta(seconds=4))

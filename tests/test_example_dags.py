@@ -1,0 +1,50 @@
+"""Every example DAG loads without errors on this Airflow line, and the local ones run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, airflow_major, run_dag
+
+EXAMPLES = ROOT / "example_dags"
+DEMO_REPO = EXAMPLES / "demo_repo"
+
+
+def load_dagbag():
+    if airflow_major() >= 3:
+        from airflow.dag_processing.dagbag import DagBag
+
+        return DagBag(dag_folder=str(EXAMPLES))
+    from airflow.models.dagbag import DagBag
+
+    return DagBag(dag_folder=str(EXAMPLES), include_examples=False)
+
+
+def test_all_examples_load():
+    bag = load_dagbag()
+    assert bag.import_errors == {}
+    files = {Path(f).name for f in EXAMPLES.glob("*.py")}
+    loaded = {Path(dag.fileloc).name for dag in bag.dags.values()}
+    assert loaded == files, f"example files without a DAG: {files - loaded}"
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "env", "expected"),
+    [
+        ("datacoves_sample_dag", {}, "Charlie,35,Los Angeles"),
+        ("simple_datacoves_dag", {}, "Alice,25,New York"),
+        ("variables_dag", {"AIRFLOW_VAR_DBT_DAILY_RUN_TAG": "daily"}, "dbt build -s tag:daily"),
+        (
+            "connections_dag",
+            {"AIRFLOW_CONN_AIRBYTE_CONNECTION": "http://airbyte-server:8001"},
+            "Airbyte hostname is airbyte-server",
+        ),
+        ("yaml_teams_dag", {}, "SUCCESS!"),
+        ("request_resources_dag", {}, "Resource request DAG executed successfully!"),
+    ],
+)
+def test_example_runs(airflow_home, dag_id, env, expected):
+    result = run_dag(airflow_home, EXAMPLES, dag_id, DATACOVES__REPO_PATH=str(DEMO_REPO), **env)
+    assert result.states and set(result.states.values()) == {"success"}, result.output[-4000:]
+    assert expected in result.output

@@ -1,0 +1,72 @@
+"""The package as deployers install it: provider discovery, metadata, wheel contents, import cost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from conftest import AIRFLOW_BIN, ROOT, airflow_env
+
+
+def test_airflow_providers_list_shows_us(airflow_home):
+    proc = subprocess.run(
+        [AIRFLOW_BIN, "providers", "list", "--output", "json"],
+        env=airflow_env(airflow_home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    providers = {p["package_name"]: p for p in json.loads(proc.stdout)}
+    assert "datacoves-airflow-provider" in providers
+
+
+def test_provider_info_is_valid_and_registers_only_what_exists():
+    import importlib
+
+    import jsonschema
+    from airflow import settings  # noqa: F401  (loads airflow)
+
+    from datacoves_airflow_provider.get_provider_info import get_provider_info
+
+    schema_path = Path(importlib.import_module("airflow").__file__).parent / "provider_info.schema.json"
+    info = get_provider_info()
+    jsonschema.validate(info, json.loads(schema_path.read_text()))
+    for decorator in info["task-decorators"]:
+        module, _, name = decorator["class-name"].rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name))
+    assert {d["name"] for d in info["task-decorators"]} == {"datacoves_bash"}
+
+
+def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
+    uv = shutil.which("uv")
+    assert uv, "uv is installed by scripts/bootstrap.sh"
+    subprocess.run(
+        [uv, "build", "--wheel", "-q", "-o", str(tmp_path), str(ROOT)], check=True, capture_output=True
+    )
+    wheel = next(tmp_path.glob("*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"datacoves_airflow_provider", "operators"}
+    assert "datacoves_airflow_provider/py.typed" in names
+    assert "operators/datacoves/bash.py" in names
+    assert not any(n.split("/")[0] in {"secrets", "testing", "decorators"} for n in names)
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[apache_airflow_provider]" in text
+
+
+def test_importing_our_modules_pulls_no_heavy_dependency():
+    code = (
+        "import sys, airflow.decorators\n"
+        "before = set(sys.modules)\n"
+        "import datacoves_airflow_provider.decorators.bash, operators.datacoves.bash\n"
+        "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake.connector', 'numpy')\n"
+        "print([m for m in set(sys.modules) - before if m.split('.')[0] in heavy or m in heavy])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
