@@ -74,7 +74,7 @@ def bash_scenarios():
     def returns_output(who: str = "world") -> str:
         return f"echo 'hello {who}'"
 
-    classic = DatacovesBashOperator(
+    DatacovesBashOperator(
         task_id="classic_operator",
         bash_command=f"pwd > {EVIDENCE}/classic_pwd && echo '{{{{ ds }}}}' > {EVIDENCE}/classic_ds",
         cwd="transform",
