@@ -87,6 +87,7 @@ def test_valid_arguments_pass_through():
     from datetime import timedelta
 
     from airflow.models.dag import DAG
+    from airflow.providers.common.compat.sdk import Asset
 
     with DAG("ok", schedule=None, start_date=datetime(2024, 1, 1)):
         op = DatacovesBashOperator(
@@ -99,10 +100,12 @@ def test_valid_arguments_pass_through():
             execution_timeout=timedelta(minutes=5),
             executor_config={"pod_override": None},
             staging={"exclude": ["data/raw"]},
+            outlets=[Asset("s3://bucket/orders.csv")],
         )
     assert op.retries == 2
     assert op.skip_on_exit_code == [99, 100]
     assert op.executor_config == {"pod_override": None}
+    assert [a.uri for a in op.outlets] == ["s3://bucket/orders.csv"]
     assert op.staging == StagingPolicy(exclude=("data/raw",))
     assert set(op.template_fields) >= {"bash_command", "env", "cwd", "virtualenv"}
 
