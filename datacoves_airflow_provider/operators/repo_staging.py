@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import functools
 import logging
 import os
 import shutil
@@ -67,6 +68,10 @@ def _check_patterns(name: str, patterns: Sequence[str]) -> tuple[str, ...]:
             )
         cleaned.append(norm)
     return tuple(cleaned)
+
+
+def _matches(rel: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, f"**/{p}") for p in patterns)
 
 
 @dataclass(frozen=True)
@@ -119,8 +124,19 @@ class StagingPolicy:
             f"staging must be a StagingPolicy or a dict of its fields, got {type(value).__name__}"
         )
 
-    def _matches(self, rel: str, patterns: Sequence[str]) -> bool:
-        return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(rel, f"**/{p}") for p in patterns)
+    def excludes(self, rel: str) -> bool:
+        """Whether ``rel`` (a path relative to the repository root) matches an ``exclude`` pattern.
+
+        :param rel: the path, with ``/`` separators.
+        """
+        return _matches(rel, self.exclude)
+
+    def shares(self, rel: str) -> bool:
+        """Whether ``rel`` (a path relative to the repository root) matches a ``share`` pattern.
+
+        :param rel: the path, with ``/`` separators.
+        """
+        return _matches(rel, self.share)
 
 
 @dataclass(frozen=True)
@@ -215,9 +231,9 @@ class _Planner:
         for entry in entries:
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
             kind = "copy"
-            if policy.exclude and policy._matches(child_rel, policy.exclude):
+            if policy.excludes(child_rel):
                 kind = "skip"
-            elif policy.share and policy._matches(child_rel, policy.share):
+            elif policy.shares(child_rel):
                 kind = "link"
             elif entry.is_dir(follow_symlinks=False):
                 if is_dbt_project and entry.name in _DBT_OUTPUT_DIRS and not policy.copy_dbt_outputs:
@@ -244,23 +260,17 @@ class _Planner:
         return node
 
 
+@functools.cache
 def _gnu_cp() -> str | None:
     """Path of GNU cp, which copies a batch of trees in one process (much faster than Python)."""
-    global _GNU_CP
-    if _GNU_CP is None:
-        path = shutil.which("cp")
-        ok = False
-        if path:
-            try:
-                out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
-                ok = "GNU coreutils" in out.stdout
-            except (OSError, subprocess.SubprocessError):
-                ok = False
-        _GNU_CP = path if ok else ""
-    return _GNU_CP or None
-
-
-_GNU_CP: str | None = None
+    path = shutil.which("cp")
+    if not path:
+        return None
+    try:
+        out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path if "GNU coreutils" in out.stdout else None
 
 
 def _copy_batch(dst_dir: str, sources: list[str]) -> None:
