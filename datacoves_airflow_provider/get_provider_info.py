@@ -24,6 +24,10 @@ def get_provider_info() -> dict[str, Any]:
                 "name": "datacoves_bash",
                 "class-name": "datacoves_airflow_provider.decorators.bash.datacoves_bash_task",
             },
+            {
+                "name": "datacoves_dbt",
+                "class-name": "datacoves_airflow_provider.decorators.dbt.datacoves_dbt_task",
+            },
         ],
         "config": {
             "datacoves": {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the virtualenvs from the committed lock files: .venvs/af3 (newest Airflow 3.x) and
-# .venvs/af2 (Airflow 2.11). Needs only python3 with pip; installs uv if it is missing.
-# Usage: scripts/bootstrap.sh [af3|af2]...   (default: both)
+# Build the virtualenvs from the committed lock files: .venvs/af3 (newest Airflow 3.x),
+# .venvs/af2 (Airflow 2.11) and .venvs/dbt (dbt-core 1.11 + adapters + fakesnow, for tests; no Airflow,
+# and our package is not installed there). Needs only python3 with pip; installs uv if it is missing.
+# Usage: scripts/bootstrap.sh [af3|af2|dbt]...   (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -10,13 +11,18 @@ if ! command -v uv >/dev/null 2>&1; then
   hash -r
 fi
 UV="$(command -v uv || echo "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/uv")"
-lines=("$@"); [ ${#lines[@]} -gt 0 ] || lines=(af3 af2)
+lines=("$@"); [ ${#lines[@]} -gt 0 ] || lines=(af3 af2 dbt)
 for line in "${lines[@]}"; do
   case "$line" in af3) lock=requirements/airflow3.lock ;; af2) lock=requirements/airflow2.lock ;;
-    *) echo "unknown Airflow line '$line' (use af3 or af2)" >&2; exit 2 ;; esac
+    dbt) lock=requirements/dbt.lock ;;
+    *) echo "unknown venv line '$line' (use af3, af2 or dbt)" >&2; exit 2 ;; esac
   venv=".venvs/$line"
   [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python "$("$PYTHON" -c 'import sys; print(sys.executable)')" "$venv"
   VIRTUAL_ENV="$venv" "$UV" pip sync --quiet "$lock"
-  VIRTUAL_ENV="$venv" "$UV" pip install --quiet --no-deps -e .
-  echo "$venv ready: $("$venv/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)')"
+  if [ "$line" = dbt ]; then
+    echo "$venv ready: $("$venv/bin/python" -c 'import dbt.version; print("dbt-core", dbt.version.__version__)')"
+  else
+    VIRTUAL_ENV="$venv" "$UV" pip install --quiet --no-deps -e .
+    echo "$venv ready: $("$venv/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)')"
+  fi
 done

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -147,3 +148,69 @@ def evidence(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "evidence"
     path.mkdir()
     yield path
+
+
+DBT_VENV = ROOT / ".venvs" / "dbt"
+DEMO_REPO = ROOT / "example_dags" / "demo_repo"
+
+
+@pytest.fixture(scope="session")
+def dbt_venv() -> Path:
+    """The dbt virtualenv (dbt-core 1.11 and adapters), separate from Airflow's, as in production."""
+    assert (DBT_VENV / "bin" / "dbt").exists(), (
+        f"{DBT_VENV} is missing: build it with scripts/bootstrap.sh dbt (scripts/test.sh does)"
+    )
+    return DBT_VENV
+
+
+def dbt_env(venv: Path) -> dict[str, str]:
+    """Variables every dbt-running test sets: our default virtualenv is the dbt one, dbt stays offline."""
+    return {
+        "AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV": str(venv),
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def copy_as_git_repo(source: Path, dest: Path) -> Path:
+    """Copy ``source`` to ``dest`` and commit it, like a git-sync checkout."""
+    shutil.copytree(
+        source, dest, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__")
+    )
+    git_env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+        subprocess.run(["git", *args], cwd=dest, env=git_env, check=True)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def demo_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A git checkout of example_dags/demo_repo (dbt project in transform/, profiles in automate/dbt)."""
+    return copy_as_git_repo(DEMO_REPO, tmp_path_factory.mktemp("demo") / "repo")
+
+
+PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database on the local server, dropped afterwards."""
+    import uuid
+
+    import psycopg2
+
+    name = f"dbt_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(PG_DSN)
+    admin.autocommit = True
+    try:
+        admin.cursor().execute(f'create database "{name}"')
+        yield name
+        admin.cursor().execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        admin.close()

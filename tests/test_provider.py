@@ -39,7 +39,7 @@ def test_provider_info_is_valid_and_registers_only_what_exists():
     for decorator in info["task-decorators"]:
         module, _, name = decorator["class-name"].rpartition(".")
         assert callable(getattr(importlib.import_module(module), name))
-    assert {d["name"] for d in info["task-decorators"]} == {"datacoves_bash"}
+    assert {d["name"] for d in info["task-decorators"]} == {"datacoves_bash", "datacoves_dbt"}
 
 
 def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
@@ -53,7 +53,7 @@ def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"datacoves_airflow_provider", "operators"}
     assert "datacoves_airflow_provider/py.typed" in names
-    assert "operators/datacoves/bash.py" in names
+    assert {"operators/datacoves/bash.py", "operators/datacoves/dbt.py"} <= set(names)
     assert not any(n.split("/")[0] in {"secrets", "testing", "decorators"} for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -65,7 +65,8 @@ def test_importing_our_modules_pulls_no_heavy_dependency():
         "import sys, airflow.decorators\n"
         "before = set(sys.modules)\n"
         "import datacoves_airflow_provider.decorators.bash, operators.datacoves.bash\n"
-        "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake.connector', 'numpy')\n"
+        "import datacoves_airflow_provider.decorators.dbt, operators.datacoves.dbt\n"
+        "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake', 'numpy', 'yaml', 'dbt')\n"
         "print([m for m in set(sys.modules) - before if m.split('.')[0] in heavy or m in heavy])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

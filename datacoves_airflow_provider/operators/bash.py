@@ -191,23 +191,42 @@ class DatacovesBashOperator(BashOperator):
         """
         cwd = self.resolve_cwd(staged)
         env = self.build_env(staged, context)
+        result = self.run_bash(staged, command, env=env, cwd=cwd)
+        self.check_exit_code(result.exit_code)
+        return self.output_processor(result.output)
+
+    def run_bash(self, staged: StagedRepository, command: str, *, env: dict[str, str], cwd: Path) -> Any:
+        """Run ``command`` with bash through the SubprocessHook, its output streaming into the task log.
+
+        Returns the hook's result (``exit_code``, ``output``: the last line).
+
+        :param staged: the task's staging folder (long commands are written to a script in it).
+        :param command: the bash command.
+        :param env: the complete environment of the command.
+        :param cwd: the folder to run in.
+        """
         bash = shutil.which("bash") or "bash"
         if len(command) > _INLINE_LIMIT:
-            script = staged.scratch / "command.sh"
+            script = staged.scratch / f"command-{len(list(staged.scratch.glob('command-*.sh')))}.sh"
             script.write_text(command)
             argv = [bash, str(script)]
         else:
             argv = [bash, "-c", command]
-        result = self.subprocess_hook.run_command(
+        return self.subprocess_hook.run_command(
             command=argv, env=env, output_encoding=self.output_encoding, cwd=str(cwd)
         )
-        if result.exit_code in self.skip_on_exit_code:
-            raise AirflowSkipException(f"Bash command returned exit code {result.exit_code}. Skipping.")
-        if result.exit_code != 0:
+
+    def check_exit_code(self, exit_code: int) -> None:
+        """Skip the task for an exit code in ``skip_on_exit_code``; fail it for any other non-zero code.
+
+        :param exit_code: the command's exit code.
+        """
+        if exit_code in self.skip_on_exit_code:
+            raise AirflowSkipException(f"Bash command returned exit code {exit_code}. Skipping.")
+        if exit_code != 0:
             raise AirflowException(
-                f"Bash command failed. The command returned a non-zero exit code {result.exit_code}."
+                f"Bash command failed. The command returned a non-zero exit code {exit_code}."
             )
-        return self.output_processor(result.output)
 
     def resolve_cwd(self, staged: StagedRepository) -> Path:
         """The folder the command runs in: ``cwd`` below the repository copy.

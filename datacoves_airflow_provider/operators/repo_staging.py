@@ -147,11 +147,13 @@ class StagedRepository:
     :param repo: the copy of the repository, below ``root``.
     :param scratch: a private folder for the operator's own files (scripts, profiles), outside the
         copy so they never show up in the repository.
+    :param source: the repository that was copied.
     """
 
     root: Path
     repo: Path
     scratch: Path
+    source: Path
 
 
 def _pid_namespace() -> str:
@@ -392,7 +394,7 @@ def stage_repository(
     _sweep_stale(base)
     root = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}-{_pid_namespace()}-{os.getpid()}-", dir=base))
     try:
-        staged = StagedRepository(root=root, repo=root / "repo", scratch=root / "scratch")
+        staged = StagedRepository(root=root, repo=root / "repo", scratch=root / "scratch", source=src)
         staged.scratch.mkdir(mode=0o700)
         try:
             planner = _Planner(policy)

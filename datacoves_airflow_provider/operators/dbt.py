@@ -1,0 +1,293 @@
+"""``DatacovesDbtOperator``: dbt in the project folder of a private copy of the repository."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException, redact
+from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path
+from datacoves_airflow_provider.operators.dbt_profiles import (
+    DEFAULT_PROFILE_NAME,
+    DEFAULT_TARGET_NAME,
+    check_overrides,
+    write_connection_profile,
+)
+from datacoves_airflow_provider.operators.dbt_run_results import (
+    FAILED_STATUSES,
+    format_summary,
+    read_run_summary,
+)
+
+if TYPE_CHECKING:
+    from datacoves_airflow_provider.compat import Context
+    from datacoves_airflow_provider.operators.repo_staging import StagedRepository
+
+__all__ = ["DatacovesDbtOperator"]
+
+#: Folders whose presence means the project's packages are installed (``packages-install-path``
+#: in dbt_project.yml names another one).
+_PACKAGE_FOLDERS = ("dbt_packages", "dbt_modules")
+#: Files that declare packages; without one of them ``dbt deps`` has nothing to do.
+_PACKAGE_FILES = ("packages.yml", "dependencies.yml")
+
+
+def _check_name(value: object, *, param: str, task_id: str, example: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise TypeError(
+            f"Task {task_id!r}: {param} must be a non-empty string such as {example!r}, got {value!r}"
+        )
+
+
+def _read_project_file(project: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load((project / "dbt_project.yml").read_text())
+    except (OSError, yaml.YAMLError):
+        return {}  # dbt itself reports a broken project file better than we could
+    return data if isinstance(data, dict) else {}
+
+
+class DatacovesDbtOperator(DatacovesBashOperator):
+    """Run dbt commands in the dbt project of a private, writable copy of the repository.
+
+    Everything :class:`~datacoves_airflow_provider.operators.bash.DatacovesBashOperator` does
+    (private copy, virtualenv, ``env``, clean-up), plus: the command runs in the dbt project folder,
+    ``dbt deps`` runs first when the project's packages are not installed, and with
+    ``connection_id`` dbt gets a temporary profile built from that Airflow connection. When dbt
+    wrote a ``run_results.json``, the task logs a summary of it and returns it as its XCom; a dbt
+    failure fails the task with the failing nodes in the message.
+
+    :param bash_command: the dbt command(s) to run (templated), e.g. ``"dbt build -s tag:daily"``.
+    :param project_dir: the dbt project folder, relative to the repository root (templated).
+        Default: ``DATACOVES__DBT_HOME``.
+    :param connection_id: an Airflow connection (Snowflake, Redshift, Postgres, BigQuery,
+        Databricks, DuckDB) to build a temporary dbt profile from (templated). Without it, dbt
+        uses the repository's profiles.yml in ``DATACOVES__AIRFLOW_DBT_PROFILE_PATH``.
+    :param overrides: profile fields applied on top of the connection's (templated), e.g.
+        ``{"warehouse": "big_wh", "threads": 8}``. Needs ``connection_id``.
+    :param target: the dbt target name in the temporary profile (templated). Default ``default``.
+    :param run_dbt_deps: run ``dbt deps`` even when the packages folder exists. Default False.
+    :param kwargs: every DatacovesBashOperator argument except ``cwd`` (use ``project_dir``).
+    """
+
+    template_fields: Sequence[str] = (
+        *DatacovesBashOperator.template_fields,
+        "project_dir",
+        "connection_id",
+        "target",
+        "overrides",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        **DatacovesBashOperator.template_fields_renderers,
+        "overrides": "json",
+    }
+    ui_color = "#fce4d6"
+
+    def __init__(
+        self,
+        *,
+        bash_command: Any,
+        project_dir: str | None = None,
+        connection_id: str | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        target: str | None = None,
+        run_dbt_deps: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        task_id = kwargs.get("task_id", "?")
+        if kwargs.get("cwd") is not None:
+            raise TypeError(
+                f"Task {task_id!r}: DatacovesDbtOperator runs in the dbt project folder; "
+                f"pass project_dir={kwargs['cwd']!r} instead of cwd"
+            )
+        check_relative_path(project_dir, param="project_dir", task_id=task_id)
+        _check_name(connection_id, param="connection_id", task_id=task_id, example="main")
+        _check_name(target, param="target", task_id=task_id, example="prd")
+        check_overrides(overrides, task_id=task_id)
+        if overrides and connection_id is None:
+            raise ValueError(
+                f"Task {task_id!r}: overrides apply to the profile built from connection_id; "
+                "pass connection_id too, or set these values in your profiles.yml"
+            )
+        if not isinstance(run_dbt_deps, bool):
+            raise TypeError(f"Task {task_id!r}: run_dbt_deps must be True or False, got {run_dbt_deps!r}")
+        super().__init__(bash_command=bash_command, **kwargs)
+        self.project_dir = project_dir
+        self.connection_id = connection_id
+        self.overrides = dict(overrides) if overrides else None
+        self.target = target
+        self.run_dbt_deps = run_dbt_deps
+
+    # -- running -------------------------------------------------------------------------------
+
+    def run_in_repository(self, staged: StagedRepository, command: str, context: Context) -> Any:
+        env = self.build_env(staged, context)
+        project = self.resolve_project_dir(staged, env)
+        env.update(self.profile_env(staged, project, env))
+        if self.needs_dbt_deps(project):
+            self.log.info("Running dbt deps: the project's packages are not installed")
+            deps = self.run_bash(staged, "dbt deps", env=env, cwd=project)
+            if deps.exit_code != 0:
+                raise AirflowException(
+                    f"dbt deps failed with exit code {deps.exit_code} (see the log above), so "
+                    f"{command!r} did not run"
+                )
+        started = time.time()
+        result = self.run_bash(staged, command, env=env, cwd=project)
+        summary = read_run_summary(self.run_results_path(project, env), written_after=started)
+        if summary is not None:
+            summary = cast("dict[str, Any]", redact(summary))  # dbt's messages could quote a secret
+            self.log.info("%s", format_summary(summary))
+        if result.exit_code in self.skip_on_exit_code:
+            raise AirflowSkipException(f"dbt command returned exit code {result.exit_code}. Skipping.")
+        if result.exit_code != 0:
+            raise AirflowException(self.failure_message(result.exit_code, summary))
+        return summary if summary is not None else self.output_processor(result.output)
+
+    def resolve_project_dir(self, staged: StagedRepository, env: Mapping[str, str]) -> Path:
+        """The dbt project folder in the repository copy.
+
+        :param staged: the task's staging folder.
+        :param env: the command's environment (``DATACOVES__DBT_HOME`` may come from ``env``).
+        """
+        if self.project_dir:
+            check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id)
+            relative, source = self.project_dir, f"project_dir={self.project_dir!r}"
+        else:
+            dbt_home = env.get("DATACOVES__DBT_HOME") or os.environ.get("DATACOVES__DBT_HOME", "")
+            if not dbt_home.strip():
+                raise AirflowException(
+                    "No dbt project: pass project_dir (relative to the repository root, e.g. "
+                    "project_dir='transform') or set DATACOVES__DBT_HOME on the worker"
+                )
+            repo = os.path.realpath(staged.source)
+            absolute = os.path.realpath(dbt_home) if os.path.isabs(dbt_home) else os.path.join(repo, dbt_home)
+            relative = os.path.relpath(absolute, repo)
+            source = f"DATACOVES__DBT_HOME={dbt_home!r}"
+            if relative.split(os.sep)[0] == "..":
+                raise AirflowException(
+                    f"{source} is outside the repository {repo}: point it at the dbt project "
+                    "inside the repository, or pass project_dir"
+                )
+        project = Path(os.path.normpath(staged.repo / relative))
+        if project != staged.repo and staged.repo not in project.parents:
+            raise AirflowException(f"{source} climbs out of the repository; remove the '..'")
+        if not (project / "dbt_project.yml").is_file():
+            raise AirflowException(
+                f"{source} is not a dbt project: there is no dbt_project.yml in "
+                f"{os.path.relpath(project, staged.repo)!r} of the repository"
+            )
+        return project
+
+    def profile_env(self, staged: StagedRepository, project: Path, env: Mapping[str, str]) -> dict[str, str]:
+        """Variables that point dbt at its profile, and carry the profile's secrets.
+
+        With ``connection_id``: a temporary profiles.yml in the private scratch folder, whose
+        secrets are ``env_var()`` references to variables set here. Without it: the repository's
+        profiles.yml in ``DATACOVES__AIRFLOW_DBT_PROFILE_PATH``, when that is set.
+
+        :param staged: the task's staging folder.
+        :param project: the dbt project folder.
+        :param env: the command's environment so far.
+        """
+        if self.connection_id:
+            profile_name = (
+                env.get("DATACOVES__DBT_PROFILE")
+                or os.environ.get("DATACOVES__DBT_PROFILE")
+                or DEFAULT_PROFILE_NAME
+            )
+            names = [profile_name]
+            project_profile = _read_project_file(project).get("profile")
+            if isinstance(project_profile, str) and project_profile not in names:
+                self.log.info(
+                    "dbt_project.yml names profile %r; the temporary profile is written under %r and %r",
+                    project_profile,
+                    profile_name,
+                    project_profile,
+                )
+                names.append(project_profile)
+            profile = write_connection_profile(
+                self.connection_id,
+                folder=staged.scratch / "dbt_profile",
+                profile_names=names,
+                target=self.target or DEFAULT_TARGET_NAME,
+                overrides=self.overrides,
+            )
+            self.log.info(
+                "dbt profile %r, target %r, built from connection %r (%s)",
+                profile_name,
+                self.target or DEFAULT_TARGET_NAME,
+                self.connection_id,
+                profile.adapter_type,
+            )
+            return {"DBT_PROFILES_DIR": str(profile.folder), **profile.env}
+        profile_path = env.get("DATACOVES__AIRFLOW_DBT_PROFILE_PATH") or os.environ.get(
+            "DATACOVES__AIRFLOW_DBT_PROFILE_PATH", ""
+        )
+        if not profile_path.strip():
+            self.log.info(
+                "No connection_id and no DATACOVES__AIRFLOW_DBT_PROFILE_PATH: dbt finds its own profile"
+            )
+            return {}
+        folder = self._in_copy(staged, profile_path, "DATACOVES__AIRFLOW_DBT_PROFILE_PATH")
+        if not (folder / "profiles.yml").is_file():
+            raise AirflowException(
+                f"DATACOVES__AIRFLOW_DBT_PROFILE_PATH={profile_path!r} has no profiles.yml; point it "
+                "at the repository folder that holds your profiles.yml, or pass connection_id"
+            )
+        self.log.info("dbt uses the repository's profiles.yml in %s", os.path.relpath(folder, staged.repo))
+        return {"DBT_PROFILES_DIR": str(folder)}
+
+    def _in_copy(self, staged: StagedRepository, path: str, name: str) -> Path:
+        """``path`` (absolute inside the repository, or relative to its root) in the repository copy."""
+        repo = os.path.realpath(staged.source)
+        absolute = os.path.realpath(path) if os.path.isabs(path) else os.path.join(repo, path)
+        relative = os.path.relpath(absolute, repo)
+        if relative.split(os.sep)[0] == "..":
+            raise AirflowException(f"{name}={path!r} is outside the repository {repo}")
+        return Path(os.path.normpath(staged.repo / relative))
+
+    def needs_dbt_deps(self, project: Path) -> bool:
+        """Whether ``dbt deps`` runs first: always with ``run_dbt_deps=True``; otherwise when the
+        project declares packages and none of its packages folders exists.
+
+        :param project: the dbt project folder.
+        """
+        if self.run_dbt_deps:
+            return True
+        install_path = _read_project_file(project).get("packages-install-path")
+        folders = {*_PACKAGE_FOLDERS, *([install_path] if isinstance(install_path, str) else [])}
+        if any((project / folder).is_dir() for folder in folders):
+            return False
+        return any((project / name).is_file() for name in _PACKAGE_FILES)
+
+    @staticmethod
+    def run_results_path(project: Path, env: Mapping[str, str]) -> Path:
+        """Where dbt writes run_results.json: ``DBT_TARGET_PATH`` or the project's ``target/``.
+
+        :param project: the dbt project folder.
+        :param env: the command's environment.
+        """
+        target_path = env.get("DBT_TARGET_PATH") or _read_project_file(project).get("target-path") or "target"
+        return project / str(target_path) / "run_results.json"
+
+    @staticmethod
+    def failure_message(exit_code: int, summary: dict[str, Any] | None) -> str:
+        """The exception message for a failed dbt command: the failing nodes when dbt named them.
+
+        :param exit_code: dbt's exit code.
+        :param summary: the run-results summary, if dbt wrote one.
+        """
+        failures = [f for f in (summary or {}).get("failures", []) if f["status"] in FAILED_STATUSES]
+        if not failures:
+            return f"dbt failed with exit code {exit_code}; see the dbt output above"
+        nodes = ", ".join(f"{f['node']} ({f['status']})" for f in failures)
+        more = summary["failures_not_listed"] if summary else 0
+        return f"dbt failed with exit code {exit_code}: {nodes}" + (f" and {more} more" if more else "")
