@@ -3,7 +3,7 @@
 # Fails if any check or test fails, or if a line ran no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh af3 af2
+scripts/bootstrap.sh af3 af2 dbt
 export PATH="$PWD/.venvs/af3/bin:$PATH"
 echo "== ruff"; .venvs/af3/bin/ruff check datacoves_airflow_provider operators tests bench example_dags
 echo "== mypy"; .venvs/af3/bin/mypy

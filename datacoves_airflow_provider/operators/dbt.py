@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Mapping, Sequence
@@ -72,7 +73,9 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         uses the repository's profiles.yml in ``DATACOVES__AIRFLOW_DBT_PROFILE_PATH``.
     :param overrides: profile fields applied on top of the connection's (templated), e.g.
         ``{"warehouse": "big_wh", "threads": 8}``. Needs ``connection_id``.
-    :param target: the dbt target name in the temporary profile (templated). Default ``default``.
+    :param target: the dbt target (templated): its name in the temporary profile (default
+        ``default``), or, without ``connection_id``, which target of the repository's profile to
+        use (default: the profile's own ``target:``).
     :param run_dbt_deps: run ``dbt deps`` even when the packages folder exists. Default False.
     :param kwargs: every DatacovesBashOperator argument except ``cwd`` (use ``project_dir``).
     """
@@ -121,7 +124,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         super().__init__(bash_command=bash_command, **kwargs)
         self.project_dir = project_dir
         self.connection_id = connection_id
-        self.overrides = dict(overrides) if overrides else None
+        self.overrides = dict(overrides) if isinstance(overrides, Mapping) else overrides
         self.target = target
         self.run_dbt_deps = run_dbt_deps
 
@@ -130,7 +133,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
     def run_in_repository(self, staged: StagedRepository, command: str, context: Context) -> Any:
         env = self.build_env(staged, context)
         project = self.resolve_project_dir(staged, env)
-        env.update(self.profile_env(staged, project, env))
+        env.update(self.profile_env(staged, env))
         if self.needs_dbt_deps(project):
             self.log.info("Running dbt deps: the project's packages are not installed")
             deps = self.run_bash(staged, "dbt deps", env=env, cwd=project)
@@ -186,7 +189,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             )
         return project
 
-    def profile_env(self, staged: StagedRepository, project: Path, env: Mapping[str, str]) -> dict[str, str]:
+    def profile_env(self, staged: StagedRepository, env: Mapping[str, str]) -> dict[str, str]:
         """Variables that point dbt at its profile, and carry the profile's secrets.
 
         With ``connection_id``: a temporary profiles.yml in the private scratch folder, whose
@@ -194,40 +197,37 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         profiles.yml in ``DATACOVES__AIRFLOW_DBT_PROFILE_PATH``, when that is set.
 
         :param staged: the task's staging folder.
-        :param project: the dbt project folder.
         :param env: the command's environment so far.
         """
+        target = self.target or DEFAULT_TARGET_NAME
         if self.connection_id:
             profile_name = (
                 env.get("DATACOVES__DBT_PROFILE")
                 or os.environ.get("DATACOVES__DBT_PROFILE")
                 or DEFAULT_PROFILE_NAME
             )
-            names = [profile_name]
-            project_profile = _read_project_file(project).get("profile")
-            if isinstance(project_profile, str) and project_profile not in names:
-                self.log.info(
-                    "dbt_project.yml names profile %r; the temporary profile is written under %r and %r",
-                    project_profile,
-                    profile_name,
-                    project_profile,
-                )
-                names.append(project_profile)
             profile = write_connection_profile(
                 self.connection_id,
                 folder=staged.scratch / "dbt_profile",
-                profile_names=names,
-                target=self.target or DEFAULT_TARGET_NAME,
-                overrides=self.overrides,
+                profile_names=[profile_name],
+                target=target,
+                overrides=self.rendered_overrides(),
             )
             self.log.info(
                 "dbt profile %r, target %r, built from connection %r (%s)",
                 profile_name,
-                self.target or DEFAULT_TARGET_NAME,
+                target,
                 self.connection_id,
                 profile.adapter_type,
             )
-            return {"DBT_PROFILES_DIR": str(profile.folder), **profile.env}
+            # DBT_PROFILE wins over dbt_project.yml's `profile:`, so the project's name never matters
+            return {
+                "DBT_PROFILES_DIR": str(profile.folder),
+                "DBT_PROFILE": profile_name,
+                "DBT_TARGET": target,
+                **profile.env,
+            }
+        selected = {"DBT_TARGET": self.target} if self.target else {}
         profile_path = env.get("DATACOVES__AIRFLOW_DBT_PROFILE_PATH") or os.environ.get(
             "DATACOVES__AIRFLOW_DBT_PROFILE_PATH", ""
         )
@@ -235,7 +235,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             self.log.info(
                 "No connection_id and no DATACOVES__AIRFLOW_DBT_PROFILE_PATH: dbt finds its own profile"
             )
-            return {}
+            return selected
         folder = self._in_copy(staged, profile_path, "DATACOVES__AIRFLOW_DBT_PROFILE_PATH")
         if not (folder / "profiles.yml").is_file():
             raise AirflowException(
@@ -243,7 +243,27 @@ class DatacovesDbtOperator(DatacovesBashOperator):
                 "at the repository folder that holds your profiles.yml, or pass connection_id"
             )
         self.log.info("dbt uses the repository's profiles.yml in %s", os.path.relpath(folder, staged.repo))
-        return {"DBT_PROFILES_DIR": str(folder)}
+        return {"DBT_PROFILES_DIR": str(folder), **selected}
+
+    def rendered_overrides(self) -> Any:
+        """``overrides`` after rendering. A template renders to text unless the DAG renders native
+        objects, so text is read back as JSON or a Python literal (``"{{ var.json.dbt_overrides }}"``
+        renders a dict's repr)."""
+        overrides = self.overrides
+        if isinstance(overrides, str):
+            import ast
+
+            text = overrides.strip()
+            try:
+                overrides = json.loads(text) if text else None
+            except ValueError:
+                try:
+                    overrides = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    raise AirflowException(
+                        f"overrides rendered to {text!r:.200}, which is not a dict of profile fields"
+                    ) from None
+        return overrides
 
     def _in_copy(self, staged: StagedRepository, path: str, name: str) -> Path:
         """``path`` (absolute inside the repository, or relative to its root) in the repository copy."""

@@ -86,7 +86,7 @@ def dbt_postgres():
 @dag(schedule=None, start_date=START, catchup=False, tags=["test"], default_args=DEFAULTS)
 def dbt_env_vars():
     # no connection_id: the repository's automate/dbt/profiles.yml reads DATACOVES__MAIN__*
-    @task.datacoves_dbt(append_env=True, env={"DATACOVES__MAIN__SCHEMA": "env_mode"})
+    @task.datacoves_dbt(append_env=True, env={"DATACOVES__MAIN__SCHEMA": "env_mode"}, target="prd")
     def build() -> str:
         return f"{INSPECT.format(name='envmode')} && dbt build"
 
