@@ -1,25 +1,47 @@
 #!/usr/bin/env bash
-# The main job end to end on embedded defaults: a real Airflow (3.x) runs the docs' example DAG,
-# whose @task.datacoves_bash task runs a script from a private copy of the demo repository.
+# The main job end to end on embedded defaults (no cloud account): a real Airflow (3.x) runs two of
+# the docs' example DAGs against a private copy of the demo repository:
+#   datacoves_sample_dag  @task.datacoves_bash runs a Python script from the repository
+#   my_sample_dag         @task.datacoves_dbt runs `dbt build` (dbt deps first) with a temporary
+#                         profile built from the Airflow connection `main`, here a DuckDB file
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh af3
+scripts/bootstrap.sh af3 dbt
 export AIRFLOW_HOME="$PWD/.demo/airflow"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_FOLDER="$PWD/example_dags"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$AIRFLOW_HOME/airflow.db"
+export AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV="$PWD/.venvs/dbt"   # on Datacoves: /opt/datacoves/virtualenvs/main
 export DATACOVES__REPO_PATH="$PWD/example_dags/demo_repo"
-export PYTHONWARNINGS=ignore
+export DATACOVES__DBT_HOME="$DATACOVES__REPO_PATH/transform"
+export AIRFLOW_CONN_MAIN="{\"conn_type\": \"duckdb\", \"host\": \"$PWD/.demo/warehouse.duckdb\"}"
+export DO_NOT_TRACK=1 PYTHONWARNINGS=ignore
 mkdir -p "$AIRFLOW_HOME"
+rm -f .demo/warehouse.duckdb
 .venvs/af3/bin/airflow db migrate >/dev/null
+
+run_state() {
+  .venvs/af3/bin/python - "$1" <<'PY'
+import os, sqlite3, sys
+db = sqlite3.connect(os.environ["AIRFLOW_HOME"] + "/airflow.db")
+print(db.execute("select state from dag_run where dag_id=? order by id desc limit 1", (sys.argv[1],)).fetchone()[0])
+PY
+}
+
 echo "== airflow dags test datacoves_sample_dag (repo: $DATACOVES__REPO_PATH)"
 .venvs/af3/bin/airflow dags test datacoves_sample_dag 2024-01-01 2>&1 \
-  | grep -E "Staged |Running command|INFO - [A-Z][a-z]+,|Name,Age|[A-Za-z]+,[0-9]+,|exited with|Marking task|state=|DagRun Finished" || true
-state=$(.venvs/af3/bin/python - <<'PY'
-import os, sqlite3
-db = sqlite3.connect(os.environ["AIRFLOW_HOME"] + "/airflow.db")
-print(db.execute("select state from dag_run where dag_id='datacoves_sample_dag' order by id desc limit 1").fetchone()[0])
-PY
-)
-echo "== DAG run state: $state"
-[ "$state" = "success" ]
+  | grep -E "Staged |Running command|[A-Za-z]+,[0-9]+,|DagRun Finished" || true
+bash_state=$(run_state datacoves_sample_dag)
+
+echo "== airflow dags test my_sample_dag (dbt on DuckDB, connection 'main')"
+.venvs/af3/bin/airflow dags test my_sample_dag 2024-01-01 2>&1 \
+  | grep -E "Running dbt deps|dbt profile|OK created|PASS |Completed successfully|dbt build finished|Slowest|ERROR|DagRun Finished" || true
+dbt_state=$(run_state my_sample_dag)
+.venvs/dbt/bin/python -c "
+import duckdb
+rows = duckdb.connect('.demo/warehouse.duckdb', read_only=True).execute(
+    'select customer_id, credit_limit from personal_loans order by customer_id').fetchall()
+print('personal_loans in .demo/warehouse.duckdb:', rows)"
+
+echo "== DAG run states: datacoves_sample_dag=$bash_state my_sample_dag=$dbt_state"
+[ "$bash_state" = "success" ] && [ "$dbt_state" = "success" ]

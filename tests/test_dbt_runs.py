@@ -111,7 +111,7 @@ def test_summary_is_logged_and_returned(duckdb_run):
     result, evidence, _, _ = duckdb_run
     summary = json.loads(read(evidence, "duckdb_summary.json"))
     assert summary["command"] == "build"
-    assert summary["counts"] == {"pass": 7, "success": 6}  # 7 tests; 2 seeds + 4 models
+    assert summary["counts"] == {"pass": 7, "success": 8}  # 7 tests; 2 seeds + 6 models
     assert summary["failures"] == []
     assert len(summary["slowest"]) == 5
     assert "dbt build finished in" in result.output
@@ -130,7 +130,7 @@ def test_runs_in_project_folder_of_private_copy(duckdb_run, demo_repo):
 def test_classic_operator_uses_dbt_home(duckdb_run):
     _, evidence, _, _ = duckdb_run
     models = [line for line in read(evidence, "classic_ls").splitlines() if line.startswith("demo.")]
-    assert "demo.marts.customer_orders" in models and len(models) == 4
+    assert "demo.marts.customer_orders" in models and len(models) == 6
 
 
 def test_duckdb_profile(duckdb_run):
