@@ -11,7 +11,7 @@ status=0
 for line in af3 af2; do
   echo "== pytest on $(.venvs/$line/bin/python -c 'import airflow; print("Airflow", airflow.__version__)')"
   # exit code 5 (no test collected) is a failure here, like any other non-zero code
-  .venvs/$line/bin/python -m pytest -n 2 -p no:cacheprovider "$@" || status=$?
+  .venvs/$line/bin/python -m pytest -n 2 --dist loadscope -p no:cacheprovider "$@" || status=$?
   [ "$status" -eq 0 ] || { echo "pytest failed on $line (exit $status)"; exit "$status"; }
 done
 echo "== all checks passed on both Airflow lines"

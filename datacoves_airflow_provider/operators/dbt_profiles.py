@@ -129,7 +129,7 @@ def _pem_private_key(content: str) -> str:
     base64-encoded PEM is decoded, escaped newlines from a one-line paste are restored, and
     leading white space is removed (dbt looks only at the first character).
     """
-    text = content.strip().replace("\\n", "\n")
+    text = content.replace("\\n", "\n").strip()
     if text.startswith("-----BEGIN"):
         return text + "\n"
     try:
