@@ -38,7 +38,11 @@ BAD = [
     ({"target": 1}, TypeError, "target must be a non-empty string"),
     ({"run_dbt_deps": "yes"}, TypeError, "run_dbt_deps must be True or False"),
     ({"connection_id": "main", "overrides": ["warehouse", "wh"]}, TypeError, "overrides must be a dict"),
-    ({"connection_id": "main", "overrides": {"warehouse": None}}, ValueError, "overrides['warehouse'] is None"),
+    (
+        {"connection_id": "main", "overrides": {"warehouse": None}},
+        ValueError,
+        "overrides['warehouse'] is None",
+    ),
     ({"connection_id": "main", "overrides": {"warehouse": ["a", "b"]}}, TypeError, "must be a single value"),
     ({"connection_id": "main", "overrides": {"role": {1, 2}}}, TypeError, "overrides['role'] is a set"),
     ({"connection_id": "main", "overrides": {"threads": 0}}, ValueError, "positive whole number"),
@@ -78,7 +82,10 @@ def test_blank_command_fails_at_parse_time():
         {"connection_id": "main", "overrides": {"warehouse": "wh", "threads": 8, "query_tag": "airflow"}},
         {"connection_id": "{{ var.value.dbt_conn }}", "overrides": {"schema": "{{ params.schema }}"}},
         {"connection_id": "main", "overrides": {"threads": "{{ var.value.threads }}"}},
-        {"connection_id": "main", "overrides": {"settings": {"memory_limit": "1GB"}, "extensions": ["httpfs"]}},
+        {
+            "connection_id": "main",
+            "overrides": {"settings": {"memory_limit": "1GB"}, "extensions": ["httpfs"]},
+        },
         {"connection_id": "main", "overrides": "{{ var.json.dbt_overrides }}"},
     ],
 )
@@ -101,13 +108,17 @@ def test_templated_fields():
     ],
 )
 def test_overrides_rendered_to_text_are_read_back(rendered, expected):
-    op = DatacovesDbtOperator(task_id="t", bash_command="dbt build", connection_id="main", overrides="{{ x }}")
+    op = DatacovesDbtOperator(
+        task_id="t", bash_command="dbt build", connection_id="main", overrides="{{ x }}"
+    )
     op.overrides = rendered
     assert op.rendered_overrides() == expected
 
 
 def test_overrides_rendered_to_junk_is_a_clear_error():
-    op = DatacovesDbtOperator(task_id="t", bash_command="dbt build", connection_id="main", overrides="{{ x }}")
+    op = DatacovesDbtOperator(
+        task_id="t", bash_command="dbt build", connection_id="main", overrides="{{ x }}"
+    )
     op.overrides = "warehouse=big"
     with pytest.raises(Exception, match="not a dict of profile fields"):
         op.rendered_overrides()
