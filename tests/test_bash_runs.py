@@ -64,6 +64,7 @@ def test_states(scenario_run):
         "skipped": "skipped",
         "returns_output": "success",
         "classic_operator": "success",
+        "leaves_background_job": "success",
     }, result.output[-5000:]
 
 
@@ -125,6 +126,14 @@ def test_no_staging_folder_survives(scenario_run):
     _, evidence, _ = scenario_run
     for name in ("write_pwd", "cwd_pwd", "classic_pwd", "failing_pwd"):
         assert_gone(read(evidence, name))
+
+
+def test_background_jobs_are_stopped_gracefully(scenario_run):
+    _, evidence, _ = scenario_run
+    assert read(evidence, "bg_stopped") == "stopped"  # SIGTERM first, and time to handle it
+    stat = Path(f"/proc/{read(evidence, 'bg_pid')}/stat")
+    # gone, or a zombie its new parent (PID 1 of this machine) has not reaped: not running
+    assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def test_timeout_kills_command_and_cleans_up(airflow_home, sample_repo, tmp_path):

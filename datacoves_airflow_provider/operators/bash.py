@@ -6,7 +6,7 @@ import contextlib
 import os
 import shutil
 import signal
-import subprocess
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -310,14 +310,45 @@ class DatacovesBashOperator(BashOperator):
         proc = self.__dict__.get("subprocess_hook") and self.subprocess_hook.sub_process
         if proc is None:
             return
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            proc.poll()
+        proc.poll()  # reap bash itself if it has exited
+        if not _group_alive(proc.pid):
             return
         self.log.info("Stopping the command's process group %s", proc.pid)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=_KILL_GRACE_SECONDS)
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + _KILL_GRACE_SECONDS
+        while time.monotonic() < deadline and _group_alive(proc.pid):
+            proc.poll()
+            time.sleep(0.05)
+        if _group_alive(proc.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a running (not zombie) process is left in process group ``pgid``.
+
+    A signal check alone is not enough: a zombie that nobody reaped (PID 1 in some containers
+    does not) still counts as a member, and would make every task wait out the grace period.
+
+    :param pgid: the process group, which is the command's bash pid.
+    """
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return True  # no /proc: the signal check is all there is
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        state, _ppid, group = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(group) == pgid and state != "Z":
+            return True
+    return False

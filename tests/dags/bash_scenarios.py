@@ -74,6 +74,16 @@ def bash_scenarios():
     def returns_output(who: str = "world") -> str:
         return f"echo 'hello {who}'"
 
+    @task.datacoves_bash
+    def leaves_background_job() -> str:
+        # the job outlives the command: it is asked to stop (SIGTERM, time to clean up) before
+        # the staging folder goes. Its output is redirected: a job that keeps the command's stdout
+        # open keeps the task reading it, as with Airflow's BashOperator.
+        return (
+            f"(trap 'echo stopped > {EVIDENCE}/bg_stopped; exit 0' TERM; "
+            f"while true; do sleep 0.1; done) >/dev/null 2>&1 & echo $! > {EVIDENCE}/bg_pid; sleep 0.3"
+        )
+
     DatacovesBashOperator(
         task_id="classic_operator",
         bash_command=f"pwd > {EVIDENCE}/classic_pwd && echo '{{{{ ds }}}}' > {EVIDENCE}/classic_ds",
@@ -89,6 +99,7 @@ def bash_scenarios():
     appended_env()
     skipped()
     returns_output("datacoves")
+    leaves_background_job()
 
 
 bash_scenarios()
