@@ -45,6 +45,19 @@ def tree_fingerprint(root: Path) -> dict[str, str]:
     return result
 
 
+def git_commit_all(root: Path) -> None:
+    """Make ``root`` a git repository on branch main with everything in one commit."""
+    git_env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
+        subprocess.run(["git", *args], cwd=root, env=git_env, check=True)
+
+
 def build_sample_repo(root: Path) -> Path:
     """A small Datacoves-style repository with git history, a dbt project and helper modules."""
     files = {
@@ -66,15 +79,7 @@ def build_sample_repo(root: Path) -> Path:
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    git_env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e",
-    }
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
-        subprocess.run(["git", *args], cwd=root, env=git_env, check=True)
+    git_commit_all(root)
     (root / "transform" / "target").mkdir()
     (root / "transform" / "target" / "manifest.json").write_text("{}")
     return root
@@ -177,15 +182,7 @@ def copy_as_git_repo(source: Path, dest: Path) -> Path:
     shutil.copytree(
         source, dest, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__")
     )
-    git_env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@e",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@e",
-    }
-    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "initial"]):
-        subprocess.run(["git", *args], cwd=dest, env=git_env, check=True)
+    git_commit_all(dest)
     return dest
 
 

@@ -18,7 +18,7 @@ from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import Context
 
-__all__ = ["datacoves_bash_task"]
+__all__ = ["CommandDecoratedOperator", "call_for_command", "datacoves_bash_task"]
 
 
 def call_for_command(operator: DecoratedOperator, context: Context, decorator: str) -> str:
@@ -39,24 +39,22 @@ def call_for_command(operator: DecoratedOperator, context: Context, decorator: s
     return command
 
 
-class _DatacovesBashDecoratedOperator(DecoratedOperator, DatacovesBashOperator):
-    """The operator behind ``@task.datacoves_bash``.
+class CommandDecoratedOperator(DecoratedOperator):
+    """Base of the decorated operators whose function returns a command (bash and dbt).
 
-    :param python_callable: the decorated function; it returns the bash command.
+    The command field holds the ``SET_DURING_EXECUTION`` sentinel until the task runs, so the DAG
+    serialises the same on every parse; at run time the function is called, its command rendered,
+    and the operator runs it. Combine with the operator class: ``class X(CommandDecoratedOperator,
+    SomeOperator)``, and set ``custom_operator_name``.
+
+    :param python_callable: the decorated function; it returns the command.
     :param op_args: positional arguments for the function (templated).
     :param op_kwargs: keyword arguments for the function (templated).
     """
 
-    template_fields: Sequence[str] = (
-        *DecoratedOperator.template_fields,
-        *DatacovesBashOperator.template_fields,
-    )
-    template_fields_renderers: ClassVar[dict[str, str]] = {
-        **DecoratedOperator.template_fields_renderers,
-        **DatacovesBashOperator.template_fields_renderers,
-    }
-    custom_operator_name: str = "@task.datacoves_bash"
     overwrite_rtif_after_execution: bool = True
+    custom_operator_name: str
+    bash_command: Any
 
     def __init__(
         self,
@@ -78,6 +76,20 @@ class _DatacovesBashDecoratedOperator(DecoratedOperator, DatacovesBashOperator):
         self.bash_command = call_for_command(self, context, self.custom_operator_name)
         self.render_template_fields(context)
         return super().execute(context)
+
+
+class _DatacovesBashDecoratedOperator(CommandDecoratedOperator, DatacovesBashOperator):
+    """The operator behind ``@task.datacoves_bash``."""
+
+    template_fields: Sequence[str] = (
+        *DecoratedOperator.template_fields,
+        *DatacovesBashOperator.template_fields,
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        **DecoratedOperator.template_fields_renderers,
+        **DatacovesBashOperator.template_fields_renderers,
+    }
+    custom_operator_name: str = "@task.datacoves_bash"
 
 
 def datacoves_bash_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> TaskDecorator:
