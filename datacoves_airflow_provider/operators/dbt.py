@@ -162,7 +162,10 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         """
         if self.project_dir:
             check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id)
-            relative, source = self.project_dir, f"project_dir={self.project_dir!r}"
+            source = f"project_dir={self.project_dir!r}"
+            project = Path(os.path.normpath(staged.repo / self.project_dir))
+            if project != staged.repo and staged.repo not in project.parents:
+                raise AirflowException(f"{source} climbs out of the repository; remove the '..'")
         else:
             dbt_home = env.get("DATACOVES__DBT_HOME") or os.environ.get("DATACOVES__DBT_HOME", "")
             if not dbt_home.strip():
@@ -170,18 +173,13 @@ class DatacovesDbtOperator(DatacovesBashOperator):
                     "No dbt project: pass project_dir (relative to the repository root, e.g. "
                     "project_dir='transform') or set DATACOVES__DBT_HOME on the worker"
                 )
-            repo = os.path.realpath(staged.source)
-            absolute = os.path.realpath(dbt_home) if os.path.isabs(dbt_home) else os.path.join(repo, dbt_home)
-            relative = os.path.relpath(absolute, repo)
             source = f"DATACOVES__DBT_HOME={dbt_home!r}"
-            if relative.split(os.sep)[0] == "..":
-                raise AirflowException(
-                    f"{source} is outside the repository {repo}: point it at the dbt project "
-                    "inside the repository, or pass project_dir"
-                )
-        project = Path(os.path.normpath(staged.repo / relative))
-        if project != staged.repo and staged.repo not in project.parents:
-            raise AirflowException(f"{source} climbs out of the repository; remove the '..'")
+            project = self._in_copy(
+                staged,
+                dbt_home,
+                "DATACOVES__DBT_HOME",
+                hint=": point it at the dbt project inside the repository, or pass project_dir",
+            )
         if not (project / "dbt_project.yml").is_file():
             raise AirflowException(
                 f"{source} is not a dbt project: there is no dbt_project.yml in "
@@ -265,13 +263,19 @@ class DatacovesDbtOperator(DatacovesBashOperator):
                     ) from None
         return overrides
 
-    def _in_copy(self, staged: StagedRepository, path: str, name: str) -> Path:
-        """``path`` (absolute inside the repository, or relative to its root) in the repository copy."""
+    def _in_copy(self, staged: StagedRepository, path: str, name: str, *, hint: str = "") -> Path:
+        """``path`` (absolute inside the repository, or relative to its root) in the repository copy.
+
+        :param staged: the task's staging folder.
+        :param path: the path as the environment gives it.
+        :param name: the variable it came from, for the error message.
+        :param hint: appended to the error message when ``path`` is outside the repository.
+        """
         repo = os.path.realpath(staged.source)
         absolute = os.path.realpath(path) if os.path.isabs(path) else os.path.join(repo, path)
         relative = os.path.relpath(absolute, repo)
         if relative.split(os.sep)[0] == "..":
-            raise AirflowException(f"{name}={path!r} is outside the repository {repo}")
+            raise AirflowException(f"{name}={path!r} is outside the repository {repo}{hint}")
         return Path(os.path.normpath(staged.repo / relative))
 
     def needs_dbt_deps(self, project: Path) -> bool:
