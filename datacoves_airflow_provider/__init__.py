@@ -9,4 +9,4 @@ from __future__ import annotations
 __all__ = ["__version__"]
 
 #: The single source of the version (pyproject.toml reads it from here).
-__version__ = "0.1.0"
+__version__ = "0.2.0"

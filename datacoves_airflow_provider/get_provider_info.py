@@ -48,6 +48,24 @@ def get_provider_info() -> dict[str, Any]:
                         "example": "/opt/datacoves/virtualenvs/main",
                         "default": "/opt/datacoves/virtualenvs/main",
                     },
+                    "dbt_artifact_store": {
+                        "description": "Where dbt tasks with dbt_api_enabled=True keep their artifacts: "
+                        "'api' (the Datacoves dbt API, from DATACOVES__API_ENDPOINT and "
+                        "DATACOVES__API_TOKEN), s3://bucket/prefix (through the amazon provider), or an "
+                        "absolute folder path. Empty: the dbt API when DATACOVES__API_ENDPOINT is set, "
+                        "otherwise the folder $AIRFLOW_HOME/dbt_artifacts.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "s3://my-bucket/dbt-artifacts",
+                        "default": "",
+                    },
+                    "dbt_artifact_store_conn_id": {
+                        "description": "The AWS connection used when dbt_artifact_store is an s3:// path.",
+                        "version_added": "0.2.0",
+                        "type": "string",
+                        "example": "aws_artifacts",
+                        "default": "aws_default",
+                    },
                 },
             },
         },

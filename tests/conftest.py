@@ -6,12 +6,16 @@ interpreter has installed, in a subprocess, against a migrated SQLite metadata d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,3 +215,116 @@ def pg_database() -> Iterator[str]:
         admin.cursor().execute(f'drop database if exists "{name}" with (force)')
     finally:
         admin.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(
+    port: int, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(
+                f"process exited with {proc.returncode}:\n{log.read_text()[-3000:] if log else ''}"
+            )
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+@dataclass
+class DbtApiServer:
+    """The reference dbt API server, running in its own process on 127.0.0.1."""
+
+    url: str
+    token: str
+    data_dir: Path
+
+    def requests(self) -> list[dict]:
+        log = self.data_dir / "requests.log"
+        return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        """The variables Datacoves sets on a worker when the dbt API is enabled."""
+        return {
+            "DATACOVES__API_ENDPOINT": self.url,
+            "DATACOVES__API_TOKEN": self.token,
+            "DATACOVES__ACCOUNT_ID": "acme",
+            "DATACOVES__PROJECT_SLUG": "analytics",
+            "DATACOVES__ENVIRONMENT_SLUG": "env123",
+            **overrides,
+        }
+
+
+@contextlib.contextmanager
+def running_dbt_api_server(
+    data_dir: Path, *extra_args: str, token: str = "test-token-1234567890"
+) -> Iterator[DbtApiServer]:
+    port = free_port()
+    log = data_dir.parent / f"{data_dir.name}.out"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "datacoves_airflow_provider.testing.dbt_api_server",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(data_dir),
+                "--token",
+                token,
+                *extra_args,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, 30, proc, log)
+        yield DbtApiServer(f"http://127.0.0.1:{port}", token, data_dir)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dbt_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtApiServer]:
+    with running_dbt_api_server(tmp_path_factory.mktemp("dbt_api") / "data") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server on 127.0.0.1 (from the tools venv): returns its endpoint URL."""
+    moto = DBT_VENV / "bin" / "moto_server"
+    assert moto.exists(), f"{moto} is missing: build the tools venv with scripts/bootstrap.sh dbt"
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.out"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for_port(port, 60, proc, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def aws_connection(endpoint: str) -> str:
+    """An Airflow AWS connection (JSON) that talks to moto's server."""
+    return json.dumps(
+        {
+            "conn_type": "aws",
+            "login": "testing",
+            "password": "testing",
+            "extra": {"region_name": "us-east-1", "endpoint_url": endpoint},
+        }
+    )

@@ -21,14 +21,20 @@ if TYPE_CHECKING:
 __all__ = ["CommandDecoratedOperator", "call_for_command", "datacoves_bash_task"]
 
 
-def call_for_command(operator: DecoratedOperator, context: Context, decorator: str) -> str:
+def call_for_command(
+    operator: DecoratedOperator,
+    context: Context,
+    decorator: str,
+    overrides: Mapping[str, Any] | None = None,
+) -> str:
     """Call the decorated function with the task context and return the command it built.
 
     :param operator: the decorated operator.
     :param context: the task context.
     :param decorator: the decorator's name, for the error message.
+    :param overrides: keyword arguments that replace the ones the DAG passed (for this call only).
     """
-    context_merge(context, operator.op_kwargs)
+    context_merge(context, {**operator.op_kwargs, **(overrides or {})})
     kwargs = determine_kwargs(operator.python_callable, operator.op_args, context)
     command = operator.python_callable(*operator.op_args, **kwargs)
     if not isinstance(command, str) or not command.strip():
@@ -72,10 +78,23 @@ class CommandDecoratedOperator(DecoratedOperator):
             **kwargs,
         )
 
-    def execute(self, context: Context) -> Any:
-        self.bash_command = call_for_command(self, context, self.custom_operator_name)
+    def resolve_command(self, context: Context, found_files: Sequence[str] = ()) -> str:
+        """Call the function (once the repository copy is ready), then render its command.
+
+        :param context: the task context.
+        :param found_files: artifacts downloaded for this try, for :meth:`callable_overrides`.
+        """
+        overrides = self.callable_overrides(found_files)
+        self.bash_command = call_for_command(self, context, self.custom_operator_name, overrides)
         self.render_template_fields(context)
-        return super().execute(context)
+        return super().resolve_command(context, found_files)  # type: ignore[misc]
+
+    def callable_overrides(self, found_files: Sequence[str]) -> dict[str, Any]:
+        """Keyword arguments to call the function with instead of the DAG's; none by default.
+
+        :param found_files: artifacts downloaded for this try.
+        """
+        return {}
 
 
 class _DatacovesBashDecoratedOperator(CommandDecoratedOperator, DatacovesBashOperator):

@@ -8,6 +8,10 @@ from typing import Any, ClassVar
 from datacoves_airflow_provider.compat import DecoratedOperator, TaskDecorator, task_decorator_factory
 from datacoves_airflow_provider.decorators.bash import CommandDecoratedOperator
 from datacoves_airflow_provider.operators.dbt import DatacovesDbtOperator
+from datacoves_airflow_provider.operators.dbt_artifacts import reduce_expected_files
+
+#: The keyword argument through which the function learns which artifacts a try received.
+EXPECTED_FILES = "expected_files"
 
 __all__ = ["datacoves_dbt_task"]
 
@@ -24,6 +28,37 @@ class _DatacovesDbtDecoratedOperator(CommandDecoratedOperator, DatacovesDbtOpera
         **DatacovesDbtOperator.template_fields_renderers,
     }
     custom_operator_name: str = "@task.datacoves_dbt"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        expected = (self.op_kwargs or {}).get(EXPECTED_FILES)
+        if isinstance(expected, (list, tuple)) and all(isinstance(f, str) for f in expected):
+            never = [
+                f
+                for f in expected
+                if not reduce_expected_files([f], sorted(self.artifacts.downloaded_names()))
+            ]
+            if never:
+                raise ValueError(
+                    f"Task {self.task_id!r}: expected_files lists {', '.join(never)}, which this task never "
+                    "downloads; for run_results.json set dbt_api_enabled=True and download_run_results=True "
+                    "(sources.json: download_sources_json=True; other files: download_additional_files)"
+                )
+
+    def callable_overrides(self, found_files: Sequence[str]) -> dict[str, Any]:
+        """Pass ``expected_files`` reduced to the files actually downloaded for this try: empty on a
+        first try, so the function returns its full command; the previous try's files on a retry.
+
+        :param found_files: artifacts downloaded for this try.
+        """
+        expected = (self.op_kwargs or {}).get(EXPECTED_FILES)
+        if not isinstance(expected, (list, tuple)):
+            return {}
+        reduced = reduce_expected_files(list(expected), found_files)
+        self.log.info(
+            "%s=%r (of %r): those were downloaded for this try", EXPECTED_FILES, reduced, list(expected)
+        )
+        return {EXPECTED_FILES: reduced}
 
 
 def datacoves_dbt_task(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> TaskDecorator:

@@ -173,22 +173,32 @@ class DatacovesBashOperator(BashOperator):
     # -- running -------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        command = check_command(self.bash_command, task_id=self.task_id)
+        if self.bash_command is not SET_DURING_EXECUTION:
+            check_command(self.bash_command, task_id=self.task_id)  # fail before copying the repository
         with stage_repository(
             environment.repo_path(), policy=self.staging, base_dir=environment.staging_base_dir()
         ) as staged:
             try:
-                return self.run_in_repository(staged, command, context)
+                return self.run_in_repository(staged, context)
             finally:
                 self._stop_command()
 
-    def run_in_repository(self, staged: StagedRepository, command: str, context: Context) -> Any:
-        """Run ``command`` in the staged copy; subclasses add their own preparation around it.
+    def resolve_command(self, context: Context, found_files: Sequence[str] = ()) -> str:
+        """The command to run, once the repository copy is ready. Decorated operators call their
+        function here.
+
+        :param context: the task context.
+        :param found_files: artifacts downloaded for this try (see the dbt operator).
+        """
+        return check_command(self.bash_command, task_id=self.task_id)
+
+    def run_in_repository(self, staged: StagedRepository, context: Context) -> Any:
+        """Run the command in the staged copy; subclasses add their own preparation around it.
 
         :param staged: the task's staging folder.
-        :param command: the rendered bash command.
         :param context: the task context.
         """
+        command = self.resolve_command(context)
         cwd = self.resolve_cwd(staged)
         env = self.build_env(staged, context)
         result = self.run_bash(staged, command, env=env, cwd=cwd)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException, redact
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path
+from datacoves_airflow_provider.operators.dbt_artifacts import ArtifactOptions, ArtifactTransfer
 from datacoves_airflow_provider.operators.dbt_profiles import (
     DEFAULT_PROFILE_NAME,
     DEFAULT_TARGET_NAME,
@@ -77,6 +78,21 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         ``default``), or, without ``connection_id``, which target of the repository's profile to
         use (default: the profile's own ``target:``).
     :param run_dbt_deps: run ``dbt deps`` even when the packages folder exists. Default False.
+    :param dbt_api_enabled: keep artifacts in the artifact store (``[datacoves] dbt_artifact_store``:
+        the Datacoves dbt API, S3 or a folder). Default False; the parameters below need it.
+    :param download_static_artifacts: fetch graph_summary.json, graph.gpickle,
+        partial_parse.msgpack and semantic_manifest.json (tag ``latest``) into the target folder
+        before dbt runs. Default True.
+    :param upload_static_artifacts: upload those after dbt runs, tagged ``latest``. Default False.
+    :param download_additional_files: more paths, relative to the dbt project, to fetch for this
+        task instance. Default [].
+    :param upload_additional_files: more paths, relative to the dbt project, to upload. Default [].
+    :param upload_tag: the label of this task's uploads (templated). Default: the DAG run id.
+    :param upload_run_results: upload run_results.json, even when dbt fails. Default True.
+    :param download_run_results: fetch this task instance's run_results.json (from an earlier try)
+        into ``logs/``, where ``--state logs`` finds it. Default False.
+    :param upload_sources_json: upload sources.json. Default True.
+    :param download_sources_json: fetch this task instance's sources.json into ``logs/``. Default False.
     :param kwargs: every DatacovesBashOperator argument except ``cwd`` (use ``project_dir``).
     """
 
@@ -86,6 +102,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         "connection_id",
         "target",
         "overrides",
+        "upload_tag",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {
         **DatacovesBashOperator.template_fields_renderers,
@@ -102,6 +119,16 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         overrides: Mapping[str, Any] | None = None,
         target: str | None = None,
         run_dbt_deps: bool = False,
+        dbt_api_enabled: bool = False,
+        download_static_artifacts: bool = True,
+        upload_static_artifacts: bool = False,
+        download_additional_files: Sequence[str] | None = None,
+        upload_additional_files: Sequence[str] | None = None,
+        upload_tag: str | None = None,
+        upload_run_results: bool = True,
+        download_run_results: bool = False,
+        upload_sources_json: bool = True,
+        download_sources_json: bool = False,
         **kwargs: Any,
     ) -> None:
         task_id = kwargs.get("task_id", "?")
@@ -121,7 +148,21 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             )
         if not isinstance(run_dbt_deps, bool):
             raise TypeError(f"Task {task_id!r}: run_dbt_deps must be True or False, got {run_dbt_deps!r}")
+        self.artifacts = ArtifactOptions.checked(
+            task_id=task_id,
+            dbt_api_enabled=dbt_api_enabled,
+            download_static_artifacts=download_static_artifacts,
+            upload_static_artifacts=upload_static_artifacts,
+            download_additional_files=download_additional_files,
+            upload_additional_files=upload_additional_files,
+            upload_tag=upload_tag,
+            upload_run_results=upload_run_results,
+            download_run_results=download_run_results,
+            upload_sources_json=upload_sources_json,
+            download_sources_json=download_sources_json,
+        )
         super().__init__(bash_command=bash_command, **kwargs)
+        self.upload_tag = upload_tag
         self.project_dir = project_dir
         self.connection_id = connection_id
         self.overrides = dict(overrides) if isinstance(overrides, Mapping) else overrides
@@ -130,20 +171,28 @@ class DatacovesDbtOperator(DatacovesBashOperator):
 
     # -- running -------------------------------------------------------------------------------
 
-    def run_in_repository(self, staged: StagedRepository, command: str, context: Context) -> Any:
+    def run_in_repository(self, staged: StagedRepository, context: Context) -> Any:
         env = self.build_env(staged, context)
         project = self.resolve_project_dir(staged, env)
+        transfer = self.artifact_transfer(project, env, context)
+        found = transfer.download() if transfer is not None else []
+        command = self.resolve_command(context, found)
         env.update(self.profile_env(staged, env))
-        if self.needs_dbt_deps(project):
-            self.log.info("Running dbt deps: the project's packages are not installed")
-            deps = self.run_bash(staged, "dbt deps", env=env, cwd=project)
-            if deps.exit_code != 0:
-                raise AirflowException(
-                    f"dbt deps failed with exit code {deps.exit_code} (see the log above), so "
-                    f"{command!r} did not run"
-                )
         started = time.time()
-        result = self.run_bash(staged, command, env=env, cwd=project)
+        try:
+            if self.needs_dbt_deps(project):
+                self.log.info("Running dbt deps: the project's packages are not installed")
+                deps = self.run_bash(staged, "dbt deps", env=env, cwd=project)
+                if deps.exit_code != 0:
+                    raise AirflowException(
+                        f"dbt deps failed with exit code {deps.exit_code} (see the log above), so "
+                        f"{command!r} did not run"
+                    )
+            started = time.time()
+            result = self.run_bash(staged, command, env=env, cwd=project)
+        finally:
+            if transfer is not None:
+                transfer.upload(written_after=started)
         summary = read_run_summary(self.run_results_path(project, env), written_after=started)
         if summary is not None:
             summary = cast("dict[str, Any]", redact(summary))  # dbt's messages could quote a secret
@@ -153,6 +202,50 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         if result.exit_code != 0:
             raise AirflowException(self.failure_message(result.exit_code, summary))
         return summary if summary is not None else self.output_processor(result.output)
+
+    def artifact_transfer(
+        self, project: Path, env: Mapping[str, str], context: Context
+    ) -> ArtifactTransfer | None:
+        """This try's artifact transfers, or None without ``dbt_api_enabled``. A misconfigured
+        store fails here, before dbt runs (see :mod:`~datacoves_airflow_provider.operators.dbt_artifacts`).
+
+        :param project: the dbt project folder.
+        :param env: the command's environment.
+        :param context: the task context.
+        """
+        if not self.artifacts.enabled:
+            return None
+        from datacoves_airflow_provider.hooks.dbt_artifact_store import (
+            ArtifactStoreConfigError,
+            RunScope,
+            artifact_store_from_config,
+        )
+
+        try:
+            store = artifact_store_from_config()
+        except ArtifactStoreConfigError as exc:
+            raise AirflowException(
+                f"dbt_api_enabled=True, but the artifact store is misconfigured: {exc}"
+            ) from None
+        ti = context["ti"]
+        run_id = str(context["run_id"])
+        scope = RunScope(
+            dag_id=ti.dag_id, run_id=run_id, task_id=ti.task_id, map_index=getattr(ti, "map_index", -1)
+        )
+        tag = (
+            self.upload_tag.strip()
+            if isinstance(self.upload_tag, str) and self.upload_tag.strip()
+            else run_id
+        )
+        return ArtifactTransfer(
+            options=self.artifacts,
+            store=store,
+            scope=scope,
+            upload_tag=tag,
+            project=project,
+            target_dir=self.run_results_path(project, env).parent,
+            log=self.log,
+        )
 
     def resolve_project_dir(self, staged: StagedRepository, env: Mapping[str, str]) -> Path:
         """The dbt project folder in the repository copy.

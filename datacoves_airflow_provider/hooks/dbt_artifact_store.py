@@ -1,0 +1,292 @@
+"""Where dbt artifacts are kept between tasks and tries: one small interface, three stores.
+
+- :class:`DbtApiArtifactStore`: the Datacoves dbt API (:mod:`~datacoves_airflow_provider.hooks.dbt_api`).
+- :class:`S3ArtifactStore`: an S3 bucket and prefix, through the amazon provider's ``S3Hook``.
+- :class:`LocalArtifactStore`: a folder (the default outside Datacoves; shared only by the
+  workers that see the same disk).
+
+The store is chosen by configuration, never by code: ``[datacoves] dbt_artifact_store`` in
+airflow.cfg, or ``AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE`` (see :func:`artifact_store_from_config`).
+
+**Keys.** Two kinds of artifact exist. *Shared* ones (dbt's static artifacts, such as
+``partial_parse.msgpack``) belong to the environment and are stored with the tag ``latest``.
+*Run-scoped* ones (``run_results.json``, ``sources.json``, additional files) belong to one task
+instance: their key holds the DAG id, the run id and the task id (and the map index of a mapped
+task), so concurrent DAG runs, or two dbt tasks in one run, never read each other's state.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import quote, urlparse
+
+if TYPE_CHECKING:
+    from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
+
+__all__ = [
+    "SHARED_TAG",
+    "ArtifactKey",
+    "ArtifactStore",
+    "ArtifactStoreConfigError",
+    "DbtApiArtifactStore",
+    "LocalArtifactStore",
+    "RunScope",
+    "S3ArtifactStore",
+    "artifact_store_from_config",
+]
+
+#: The tag of shared artifacts, as the Datacoves docs name it.
+SHARED_TAG = "latest"
+#: ``[datacoves] dbt_artifact_store`` value that selects the dbt API.
+API_STORE = "api"
+
+
+class ArtifactStoreConfigError(ValueError):
+    """The artifact store setting cannot work; the message names the setting and the fix."""
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """The task instance a run-scoped artifact belongs to.
+
+    :param dag_id: the DAG.
+    :param run_id: the DAG run.
+    :param task_id: the task.
+    :param map_index: the map index of a mapped task instance (-1 when not mapped).
+    """
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+    def parts(self) -> tuple[str, str, str]:
+        """The key's path parts: DAG id, run id (percent-encoded: it may hold ``/``), task id."""
+        task = self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+        return self.dag_id, quote(self.run_id, safe=""), task
+
+
+@dataclass(frozen=True)
+class ArtifactKey:
+    """One stored artifact.
+
+    :param name: its path relative to the dbt project, e.g. ``run_results.json``,
+        ``target/manifest.json``.
+    :param run: the task instance it belongs to, or None for a shared artifact.
+    :param tag: its label: ``latest`` for shared artifacts, ``upload_tag`` (default: the run id)
+        for run-scoped ones.
+    """
+
+    name: str
+    run: RunScope | None
+    tag: str
+
+    @property
+    def path(self) -> str:
+        """The key as a relative path: ``latest/<name>`` or ``runs/<dag>/<run>/<task>/<name>``."""
+        if self.run is None:
+            return f"{SHARED_TAG}/{self.name}"
+        return "/".join(("runs", *self.run.parts(), self.name))
+
+
+class ArtifactStore(Protocol):
+    """What the dbt operator needs from a store. Methods raise on failure; the caller decides."""
+
+    #: Says where artifacts go, for log lines (no secrets).
+    description: str
+
+    def download(self, key: ArtifactKey, destination: Path) -> bool:
+        """Write the artifact to ``destination``; False when the store does not have it.
+
+        :param key: the artifact.
+        :param destination: the local path to write (its folder may not exist yet).
+        """
+        ...
+
+    def upload(self, key: ArtifactKey, source: Path) -> None:
+        """Store ``source`` as the artifact, replacing any earlier version of the same key.
+
+        :param key: the artifact.
+        :param source: the local file.
+        """
+        ...
+
+
+class LocalArtifactStore:
+    """Artifacts in a local folder, laid out as :attr:`ArtifactKey.path`.
+
+    :param root: the folder (created on first upload).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = f"folder {root}"
+
+    def download(self, key: ArtifactKey, destination: Path) -> bool:
+        """See :meth:`ArtifactStore.download`."""
+        stored = self.root / key.path
+        if not stored.is_file():
+            return False
+        _copy_into_place(stored, destination)
+        return True
+
+    def upload(self, key: ArtifactKey, source: Path) -> None:
+        """See :meth:`ArtifactStore.upload`."""
+        _copy_into_place(source, self.root / key.path)
+
+
+class S3ArtifactStore:
+    """Artifacts in S3 under ``s3://bucket/prefix/<key path>``, through the amazon provider.
+
+    Run-scoped objects carry their tag as the object metadata ``datacoves-tag``.
+
+    :param bucket: the bucket.
+    :param prefix: the key prefix (may be empty).
+    :param aws_conn_id: the Airflow AWS connection (``[datacoves] dbt_artifact_store_conn_id``).
+    """
+
+    def __init__(self, bucket: str, prefix: str, aws_conn_id: str) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.aws_conn_id = aws_conn_id
+        self.description = f"s3://{bucket}/{self.prefix} (connection {aws_conn_id!r})"
+        self._client: Any = None
+
+    def _s3(self) -> Any:
+        if self._client is None:
+            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+            self._client = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
+        return self._client
+
+    def _object_key(self, key: ArtifactKey) -> str:
+        return f"{self.prefix}/{key.path}" if self.prefix else key.path
+
+    def download(self, key: ArtifactKey, destination: Path) -> bool:
+        """See :meth:`ArtifactStore.download`."""
+        from botocore.exceptions import ClientError
+
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        partial = destination.with_name(f".{destination.name}.partial")
+        try:
+            self._s3().download_file(self.bucket, self._object_key(key), str(partial))
+            partial.replace(destination)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        finally:
+            partial.unlink(missing_ok=True)
+        return True
+
+    def upload(self, key: ArtifactKey, source: Path) -> None:
+        """See :meth:`ArtifactStore.upload`."""
+        self._s3().upload_file(
+            str(source),
+            self.bucket,
+            self._object_key(key),
+            ExtraArgs={"Metadata": {"datacoves-tag": key.tag}},
+        )
+
+
+class DbtApiArtifactStore:
+    """Artifacts in the Datacoves dbt API.
+
+    Shared artifacts are stored under their own name with the tag ``latest``. Run-scoped ones are
+    stored as ``<dag>/<run>/<task>/<name>`` (the run id percent-encoded) with the upload tag, so
+    ``GET .../files?tag=<run id>`` lists a run's uploads.
+
+    :param client: the API client.
+    """
+
+    def __init__(self, client: DbtApiClient) -> None:
+        self.client = client
+        settings = client.settings
+        self.description = (
+            f"the dbt API at {settings.endpoint} (account {settings.account}, project {settings.project}, "
+            f"environment {settings.environment})"
+        )
+
+    @staticmethod
+    def filename(key: ArtifactKey) -> str:
+        """The name a key is stored under in the API.
+
+        :param key: the artifact.
+        """
+        return key.name if key.run is None else "/".join((*key.run.parts(), key.name))
+
+    def download(self, key: ArtifactKey, destination: Path) -> bool:
+        """See :meth:`ArtifactStore.download`. Shared artifacts are read at tag ``latest``, run-scoped
+        ones at their most recent upload (their name is already unique to the task instance)."""
+        tag = key.tag if key.run is None else None
+        return self.client.download(self.filename(key), destination, tag=tag)
+
+    def upload(self, key: ArtifactKey, source: Path) -> None:
+        """See :meth:`ArtifactStore.upload`."""
+        self.client.upload(
+            self.filename(key), source, tag=key.tag, is_manifest=os.path.basename(key.name) == "manifest.json"
+        )
+
+
+def _copy_into_place(source: Path, destination: Path) -> None:
+    """Copy via a temporary file in the destination folder, then rename: no reader sees half a file."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+        os.replace(partial, destination)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+
+
+def artifact_store_from_config() -> ArtifactStore:
+    """The store ``[datacoves] dbt_artifact_store`` names (env: ``AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE``).
+
+    - ``api``: the Datacoves dbt API (``DATACOVES__API_ENDPOINT``, ``DATACOVES__API_TOKEN``, account,
+      project and environment slugs).
+    - ``s3://bucket/prefix``: S3, with the AWS connection ``[datacoves] dbt_artifact_store_conn_id``
+      (default ``aws_default``).
+    - ``/a/folder`` or ``file:///a/folder``: a local folder.
+    - empty (default): the dbt API when ``DATACOVES__API_ENDPOINT`` is set, otherwise the folder
+      ``$AIRFLOW_HOME/dbt_artifacts``.
+    """
+    from datacoves_airflow_provider.compat import conf
+
+    setting = (conf.get("datacoves", "dbt_artifact_store", fallback="") or "").strip()
+    if not setting:
+        if os.environ.get("DATACOVES__API_ENDPOINT", "").strip():
+            setting = API_STORE
+        else:
+            home = conf.get("core", "airflow_home", fallback="") or os.environ.get("AIRFLOW_HOME", "")
+            setting = os.path.join(home or os.path.expanduser("~/airflow"), "dbt_artifacts")
+    if setting == API_STORE:
+        from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError, DbtApiSettings
+
+        try:
+            settings = DbtApiSettings.from_environment()
+        except DbtApiError as exc:
+            raise ArtifactStoreConfigError(f"[datacoves] dbt_artifact_store is 'api', but {exc}") from None
+        return DbtApiArtifactStore(DbtApiClient(settings))
+    parsed = urlparse(setting)
+    if parsed.scheme == "s3":
+        if not parsed.netloc:
+            raise ArtifactStoreConfigError(
+                f"[datacoves] dbt_artifact_store={setting!r} names no bucket; use s3://<bucket>/<prefix>"
+            )
+        conn_id = conf.get("datacoves", "dbt_artifact_store_conn_id", fallback="") or "aws_default"
+        return S3ArtifactStore(parsed.netloc, parsed.path, conn_id)
+    if parsed.scheme == "file":
+        return LocalArtifactStore(Path(parsed.path))
+    if not parsed.scheme and os.path.isabs(setting):
+        return LocalArtifactStore(Path(setting))
+    raise ArtifactStoreConfigError(
+        f"[datacoves] dbt_artifact_store={setting!r} is not a store this provider knows: use 'api' "
+        "(the Datacoves dbt API), s3://<bucket>/<prefix>, or an absolute folder path"
+    )

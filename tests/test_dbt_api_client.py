@@ -1,0 +1,103 @@
+"""Our dbt API client against the reference server, over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from conftest import free_port, running_dbt_api_server
+
+from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError, DbtApiSettings
+
+
+def client_for(server, **overrides) -> DbtApiClient:
+    env = server.env(**overrides)
+    return DbtApiClient(DbtApiSettings.from_environment(env))
+
+
+def test_healthcheck_and_round_trip_with_tags(dbt_api_server, tmp_path):
+    client = client_for(dbt_api_server)
+    assert client.healthcheck() == {"status": "ok"}
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text('{"try": 1}')
+    second.write_text('{"try": 2, "text": "quotes \\" and ünïcode"}')
+    name = "my_dag/manual__2024-01-02T00:00:00+00:00/dbt_build/run_results.json"  # slashes, ':' and '+'
+    client.upload(name, first, tag="run-1")
+    client.upload(name, second, tag="run-2")
+
+    out = tmp_path / "out" / "run_results.json"
+    assert client.download(name, out, tag="run-1") and out.read_text() == first.read_text()
+    assert client.download(name, out) and out.read_text() == second.read_text()  # untagged: the latest
+    assert client.file_info(name, tag="run-2")["size"] == second.stat().st_size
+    assert [f["tag"] for f in client.list_files(tag="run-1")] == ["run-1"]
+
+    client.upload(name, second, tag="run-1")  # same name and tag: replaced, not duplicated
+    assert len([f for f in client.list_files() if f["filename"] == name]) == 2
+    assert client.download(name, out, tag="run-1") and out.read_text() == second.read_text()
+
+
+def test_missing_files_are_not_errors(dbt_api_server, tmp_path):
+    client = client_for(dbt_api_server)
+    out = tmp_path / "run_results.json"
+    assert client.download("nope/run_results.json", out) is False
+    assert not out.exists() and list(tmp_path.iterdir()) == []  # no partial file left behind
+    assert client.file_info("nope.json") is None
+    assert client.delete("nope.json") is False
+
+
+def test_environments_are_isolated_and_promote_copies_to_the_project(dbt_api_server, tmp_path):
+    source = tmp_path / "manifest.json"
+    source.write_text(json.dumps({"metadata": {"v": 1}, "nodes": {"model.x": {}}, "macros": {"m": {}}}))
+    dev = client_for(dbt_api_server, DATACOVES__ENVIRONMENT_SLUG="dev111")
+    prd = client_for(dbt_api_server, DATACOVES__ENVIRONMENT_SLUG="prd222")
+    dev.upload("manifest.json", source, tag="latest", is_manifest=True)
+    assert prd.download("manifest.json", tmp_path / "x.json") is False
+    assert dev.manifest(trim=True) == {"metadata": {"v": 1}, "nodes": {"model.x": {}}}
+    assert "macros" in dev.manifest()
+    dev.promote("manifest.json", tag="latest")
+    assert prd.download("manifest.json", tmp_path / "p.json", scope="project")
+    assert dev.delete("manifest.json", tag="latest") is True
+    assert dev.file_info("manifest.json") is None
+
+
+def test_a_wrong_token_is_a_clear_error_without_the_token(dbt_api_server, tmp_path):
+    client = client_for(dbt_api_server, DATACOVES__API_TOKEN="wrong-token-abcdef")
+    with pytest.raises(DbtApiError) as info:
+        client.download("x.json", tmp_path / "x.json")
+    message = str(info.value)
+    assert "401" in message and "DATACOVES__API_TOKEN was rejected" in message
+    assert "wrong-token-abcdef" not in message and dbt_api_server.token not in message
+    assert "wrong-token-abcdef" not in repr(client.settings)
+
+
+def test_missing_settings_name_the_variables():
+    with pytest.raises(
+        DbtApiError, match="DATACOVES__API_TOKEN, DATACOVES__ACCOUNT_ID or DATACOVES__ACCOUNT_SLUG"
+    ):
+        DbtApiSettings.from_environment(
+            {
+                "DATACOVES__API_ENDPOINT": "http://x",
+                "DATACOVES__PROJECT_SLUG": "p",
+                "DATACOVES__ENVIRONMENT_SLUG": "e",
+            }
+        )
+
+
+def test_5xx_answers_are_retried(tmp_path):
+    with running_dbt_api_server(tmp_path / "data", "--fail-first", "2") as server:
+        client = client_for(server)
+        source = tmp_path / "f.json"
+        source.write_text("{}")
+        client.upload("f.json", source, tag="t")  # 503, 503, then stored
+        statuses = [r["status"] for r in server.requests()]
+        assert statuses == [503, 503, 201]
+        assert client.download("f.json", tmp_path / "g.json", tag="t")
+
+
+def test_an_unreachable_api_fails_within_bounded_time(tmp_path):
+    settings = DbtApiSettings(f"http://127.0.0.1:{free_port()}", "tok", "a", "p", "e")
+    started = time.monotonic()
+    with pytest.raises(DbtApiError, match="failed after 4 attempts"):
+        DbtApiClient(settings).download("x.json", tmp_path / "x.json")
+    assert time.monotonic() - started < 30
