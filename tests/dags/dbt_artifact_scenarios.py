@@ -1,0 +1,101 @@
+"""dbt artifact store and retry scenarios on the demo repo's `billing` project (tests only).
+
+Payments land as $BILLING_LANDING_DIR/payments.csv. Retry scenarios flip the landing file in
+``on_retry_callback``, between the first try and the retry; the test reads the store afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from airflow.decorators import dag, task
+from pendulum import datetime
+
+from datacoves_airflow_provider.operators.dbt_retry import dbt_retry_command
+
+START = datetime(2024, 1, 1)
+GOOD_PAYMENTS = "id,customer_id,amount\n1,1,10\n2,1,15\n3,2,20\n"
+
+
+def land_good_payments(context) -> None:
+    (Path(os.environ["BILLING_LANDING_DIR"]) / "payments.csv").write_text(GOOD_PAYMENTS)
+
+
+RETRY = {"retries": 1, "retry_delay": 0, "on_retry_callback": land_good_payments}
+ARTIFACTS = {"connection_id": "main", "project_dir": "billing", "dbt_api_enabled": True}
+
+
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"])
+def artifacts_retry_models():
+    @task.datacoves_dbt(**ARTIFACTS, download_run_results=True, **RETRY)
+    def dbt_build(expected_files: list = []):  # noqa: B006 (the docs' signature)
+        if expected_files:
+            return "dbt build -s result:error+ --state logs"
+        return "dbt build"
+
+    dbt_build(expected_files=["run_results.json"])
+
+
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"])
+def artifacts_retry_tests():
+    @task.datacoves_dbt(**ARTIFACTS, download_run_results=True, **RETRY)
+    def dbt_build(expected_files: list | None = None):
+        return dbt_retry_command("dbt build") if expected_files else "dbt build"
+
+    dbt_build(expected_files=["run_results.json"])
+
+
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"], default_args={"retries": 0})
+def artifacts_uploads():
+    @task.datacoves_dbt(
+        **ARTIFACTS,
+        upload_static_artifacts=True,
+        upload_additional_files=["target/manifest.json"],
+        upload_tag="nightly-{{ ds }}",
+    )
+    def dbt_build():
+        return "dbt build"  # fails: nothing has landed
+
+    @task.datacoves_dbt(
+        **ARTIFACTS,
+        download_additional_files=["target/manifest.json"],
+        trigger_rule="all_done",
+    )
+    def dbt_ls():
+        # the static artifacts arrive in target/; the additional file belongs to this task instance
+        return "ls target && test ! -e target/manifest.json && dbt ls -s customers"
+
+    dbt_build() >> dbt_ls()
+
+
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"], default_args={"retries": 0})
+def artifacts_store_down():
+    options = {**ARTIFACTS, "download_static_artifacts": False, "download_run_results": True}
+
+    @task.datacoves_dbt(**options)
+    def dbt_succeeds():
+        return "dbt build -s customers"
+
+    @task.datacoves_dbt(**options)
+    def dbt_fails():
+        return "dbt build -s payments"
+
+    dbt_succeeds()
+    dbt_fails()
+
+
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"], default_args={"retries": 0})
+def artifacts_misconfigured():
+    @task.datacoves_dbt(**ARTIFACTS)
+    def dbt_build():
+        return 'touch "$BILLING_LANDING_DIR/ran" && dbt build -s customers'
+
+    dbt_build()
+
+
+artifacts_retry_models()
+artifacts_retry_tests()
+artifacts_uploads()
+artifacts_store_down()
+artifacts_misconfigured()

@@ -1,0 +1,212 @@
+"""The dbt operator with an artifact store, through ``airflow dags test``: retries that rerun only
+what failed, uploads after a failure, shared static artifacts, and the failure policy."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from conftest import dbt_env, free_port, run_dag
+
+from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiSettings
+
+DAGS = Path(__file__).parent / "dags"
+#: What a retry after a failure in `payments` must build: the model, its tests and its child
+#: (never `customers`, which succeeded on the first try). Generic tests lose their hash suffix.
+RETRIED = {
+    "model.billing.payments",
+    "model.billing.payment_totals",
+    "test.billing.assert_payment_amounts_positive",
+    "test.billing.not_null_payments_id",
+    "test.billing.unique_payments_id",
+}
+
+
+def run_billing(home, demo_repo, dbt_venv, tmp_path, dag_id, **env):
+    landing = tmp_path / "landing"
+    landing.mkdir(exist_ok=True)
+    conn = json.dumps({"conn_type": "duckdb", "host": str(tmp_path / "billing.duckdb")})
+    return run_dag(
+        home,
+        DAGS,
+        dag_id,
+        DATACOVES__REPO_PATH=str(demo_repo),
+        AIRFLOW_CONN_MAIN=conn,
+        BILLING_LANDING_DIR=str(landing),
+        **dbt_env(dbt_venv),
+        **env,
+    )
+
+
+def run_id(home: Path, dag_id: str) -> str:
+    with sqlite3.connect(home / "airflow.db") as db:
+        return db.execute(
+            "select run_id from dag_run where dag_id = ? order by id desc limit 1", (dag_id,)
+        ).fetchone()[0]
+
+
+def node_ids(run_results: Path) -> set[str]:
+    ids = {r["unique_id"] for r in json.loads(run_results.read_text())["results"]}
+    return {i.rsplit(".", 1)[0] if i.startswith("test.") and i.count(".") == 3 else i for i in ids}
+
+
+def statuses(run_results: Path) -> dict[str, str]:
+    return {r["unique_id"]: r["status"] for r in json.loads(run_results.read_text())["results"]}
+
+
+def test_retry_reruns_only_the_failed_model_and_its_children(
+    airflow_home, demo_repo, dbt_venv, dbt_api_server, tmp_path
+):
+    """The docs' retry DAG: try 1 builds everything and fails on `payments`; the retry receives
+    expected_files=['run_results.json'] and builds `payments` and what depends on it, nothing else."""
+    api_env = dbt_api_server.env(DATACOVES__ENVIRONMENT_SLUG="retry_models")
+    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_retry_models", **api_env)
+    assert result.states == {"dbt_build": "success"}, result.output[-5000:]
+    out = result.output
+    assert "expected_files=[] (of ['run_results.json'])" in out
+    assert "expected_files=['run_results.json'] (of ['run_results.json'])" in out
+    assert "No run_results.json (this task instance) in the store yet" in out
+    assert "Downloaded run_results.json (this task instance) to logs/run_results.json" in out
+
+    client = DbtApiClient(DbtApiSettings.from_environment(api_env))
+    run = run_id(airflow_home, "artifacts_retry_models")
+    name = f"artifacts_retry_models/{quote(run, safe='')}/dbt_build/run_results.json"
+    latest = tmp_path / "latest.json"
+    assert client.download(name, latest)
+    assert node_ids(latest) == RETRIED
+    assert set(statuses(latest).values()) <= {"success", "pass"}
+    tags = {f["tag"] for f in client.list_files() if f["filename"] == name}
+    assert tags == {run}  # the default upload tag is the run id
+
+
+def test_retry_helper_reruns_failed_tests_too(airflow_home, demo_repo, dbt_venv, tmp_path):
+    """A failing data test (status `fail`): dbt_retry_command rebuilds the tested model, reruns the
+    test and builds what was skipped."""
+    store = tmp_path / "store"
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "payments.csv").write_text("id,customer_id,amount\n1,1,10\n2,2,-5\n")
+    result = run_billing(
+        airflow_home,
+        demo_repo,
+        dbt_venv,
+        tmp_path,
+        "artifacts_retry_tests",
+        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(store),
+    )
+    assert result.states == {"dbt_build": "success"}, result.output[-5000:]
+    assert "-s result:error+ 1+result:fail result:skipped+ --state logs" in result.output
+    run = run_id(airflow_home, "artifacts_retry_tests")
+    uploaded = (
+        store / "runs" / "artifacts_retry_tests" / quote(run, safe="") / "dbt_build" / "run_results.json"
+    )
+    assert node_ids(uploaded) == RETRIED
+    assert set(statuses(uploaded).values()) == {"success", "pass"}
+
+
+def test_uploads_after_a_failure_and_shared_static_artifacts(
+    airflow_home, demo_repo, dbt_venv, dbt_api_server, tmp_path
+):
+    api_env = dbt_api_server.env(DATACOVES__ENVIRONMENT_SLUG="uploads")
+    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_uploads", **api_env)
+    assert result.states == {"dbt_build": "failed", "dbt_ls": "success"}, result.output[-5000:]
+    assert "dbt failed with exit code 1: model.billing.payments (error)" in result.output
+    client = DbtApiClient(DbtApiSettings.from_environment(api_env))
+    files = {f["filename"]: f for f in client.list_files()}
+    run = quote(run_id(airflow_home, "artifacts_uploads"), safe="")
+    prefix = f"artifacts_uploads/{run}/dbt_build/"
+    assert files[prefix + "run_results.json"]["tag"] == "nightly-2024-01-02"  # templated upload_tag
+    assert files[prefix + "target/manifest.json"]["tag"] == "nightly-2024-01-02"
+    assert files[prefix + "target/manifest.json"]["is_manifest"] is True
+    for name in ("graph_summary.json", "graph.gpickle", "partial_parse.msgpack", "semantic_manifest.json"):
+        assert files[name]["tag"] == "latest", name
+    results = tmp_path / "rr.json"
+    assert client.download(prefix + "run_results.json", results)
+    assert statuses(results)["model.billing.payments"] == "error"
+    # dbt_ls: static artifacts downloaded; another task's additional file is not this task's
+    assert (
+        "Downloaded partial_parse.msgpack (shared, tag latest) to target/partial_parse.msgpack"
+        in result.output
+    )
+    assert "No target/manifest.json (this task instance) in the store yet" in result.output
+
+
+def test_a_store_outage_never_changes_the_outcome(airflow_home, demo_repo, dbt_venv, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    env = {
+        "DATACOVES__API_ENDPOINT": dead,
+        "DATACOVES__API_TOKEN": "tok-never-logged-123",
+        "DATACOVES__ACCOUNT_ID": "a",
+        "DATACOVES__PROJECT_SLUG": "p",
+        "DATACOVES__ENVIRONMENT_SLUG": "e",
+    }
+    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_store_down", **env)
+    assert result.states == {"dbt_succeeds": "success", "dbt_fails": "failed"}, result.output[-5000:]
+    assert (
+        "dbt artifact store: download of run_results.json failed, the task goes on as if it were absent"
+        in result.output
+    )
+    assert "dbt artifact store: upload of run_results.json failed, dbt's own result stands" in result.output
+    assert "The task's outcome is dbt's alone" in result.output
+    assert "tok-never-logged-123" not in result.output
+
+
+def test_a_misconfigured_store_fails_before_dbt_runs(airflow_home, demo_repo, dbt_venv, tmp_path):
+    result = run_billing(
+        airflow_home,
+        demo_repo,
+        dbt_venv,
+        tmp_path,
+        "artifacts_misconfigured",
+        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="gs://bucket/x",
+    )
+    assert result.states == {"dbt_build": "failed"}, result.output[-5000:]
+    assert "dbt_api_enabled=True, but the artifact store is misconfigured" in result.output
+    assert not (tmp_path / "landing" / "ran").exists()  # the command never started
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"download_run_results": True},
+            "download_run_results=True need the artifact store; add dbt_api_enabled=True",
+        ),
+        ({"upload_tag": "x"}, "upload_tag need the artifact store"),
+        ({"dbt_api_enabled": "yes"}, "dbt_api_enabled must be True or False"),
+        (
+            {"dbt_api_enabled": True, "upload_additional_files": "target/manifest.json"},
+            "must be a list of paths",
+        ),
+        (
+            {"dbt_api_enabled": True, "download_additional_files": ["../secrets.txt"]},
+            "must stay inside the dbt project folder",
+        ),
+        ({"dbt_api_enabled": True, "upload_tag": ""}, "upload_tag must be a non-empty string"),
+    ],
+)
+def test_artifact_parameters_are_checked_at_parse_time(kwargs, message):
+    from datacoves_airflow_provider.operators.dbt import DatacovesDbtOperator
+
+    with pytest.raises((TypeError, ValueError), match=message.replace("(", r"\(")):
+        DatacovesDbtOperator(task_id="t", bash_command="dbt build", **kwargs)
+
+
+def test_expected_files_must_be_downloadable(tmp_path):
+    from airflow.decorators import dag, task
+
+    @dag(schedule=None, start_date=None)
+    def d():
+        @task.datacoves_dbt(dbt_api_enabled=True)
+        def dbt_build(expected_files: list | None = None):
+            return "dbt build"
+
+        dbt_build(expected_files=["run_results.json"])
+
+    with pytest.raises(
+        ValueError, match=r"expected_files lists run_results\.json, which this task never downloads"
+    ):
+        d()
