@@ -133,6 +133,7 @@ def airflow_cluster(home: Path, dags_folder: Path, **extra_env: str) -> Iterator
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
         AIRFLOW__CORE__PARALLELISM="4",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
+        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",  # only the runs a test triggers
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="1",
         AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL="5",
         AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL="5",

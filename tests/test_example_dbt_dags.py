@@ -53,3 +53,25 @@ def test_classic_dbt_operator_example_runs(airflow_home, dbt_venv, pg_database):
     )
     assert result.states == {"run_dbt": "success"}, result.output[-4000:]
     assert "table model analytics.personal_loans" in result.output
+
+
+def test_retry_tests_example_runs(airflow_home, dbt_venv, tmp_path):
+    """retry_dbt_tests_dag on DuckDB with the payments landed: the first try builds everything.
+    (Its retry path runs in test_dbt_artifact_runs.py; the docs' retry DAG under a scheduler in
+    test_dbt_retry_scheduler.py.)"""
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "payments.csv").write_text("id,customer_id,amount\n1,1,10\n")
+    result = run_dag(
+        airflow_home,
+        EXAMPLES,
+        "retry_dbt_failures_and_tests",
+        DATACOVES__REPO_PATH=str(DEMO_REPO),
+        AIRFLOW_CONN_MAIN=json.dumps({"conn_type": "duckdb", "host": str(tmp_path / "billing.duckdb")}),
+        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(tmp_path / "store"),
+        BILLING_LANDING_DIR=str(landing),
+        **dbt_env(dbt_venv),
+    )
+    assert result.states == {"dbt_build": "success"}, result.output[-4000:]
+    assert "expected_files=[] (of ['run_results.json'])" in result.output
+    assert list((tmp_path / "store" / "runs" / "retry_dbt_failures_and_tests").glob("*/dbt_build/run_results.json"))

@@ -66,8 +66,24 @@ def test_importing_our_modules_pulls_no_heavy_dependency():
         "before = set(sys.modules)\n"
         "import datacoves_airflow_provider.decorators.bash, operators.datacoves.bash\n"
         "import datacoves_airflow_provider.decorators.dbt, operators.datacoves.dbt\n"
+        "import datacoves_airflow_provider.operators.dbt_retry, datacoves_airflow_provider.hooks.dbt_api\n"
+        "import datacoves_airflow_provider.hooks.dbt_artifact_store\n"
         "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake', 'numpy', 'yaml', 'dbt')\n"
         "print([m for m in set(sys.modules) - before if m.split('.')[0] in heavy or m in heavy])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_config_options_are_registered(airflow_home):
+    """Deployers see our defaults through Airflow's own config command."""
+    for option, expected in (("dbt_artifact_store_conn_id", "aws_default"), ("staging_dir", "")):
+        proc = subprocess.run(
+            [AIRFLOW_BIN, "config", "get-value", "datacoves", option],
+            env=airflow_env(airflow_home),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.strip() == expected
