@@ -8,12 +8,13 @@ import time
 import pytest
 from conftest import free_port, running_dbt_api_server
 
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError, DbtApiSettings
+from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
+from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
 
 
 def client_for(server, **overrides) -> DbtApiClient:
     env = server.env(**overrides)
-    return DbtApiClient(DbtApiSettings.from_environment(env))
+    return DbtApiClient(DatacovesApiSettings.from_environment(env))
 
 
 def test_healthcheck_and_round_trip_with_tags(dbt_api_server, tmp_path):
@@ -73,9 +74,10 @@ def test_a_wrong_token_is_a_clear_error_without_the_token(dbt_api_server, tmp_pa
 
 def test_missing_settings_name_the_variables():
     with pytest.raises(
-        DbtApiError, match="DATACOVES__API_TOKEN, DATACOVES__ACCOUNT_ID or DATACOVES__ACCOUNT_SLUG"
+        DatacovesApiConfigError,
+        match="DATACOVES__API_TOKEN, DATACOVES__ACCOUNT_ID or DATACOVES__ACCOUNT_SLUG",
     ):
-        DbtApiSettings.from_environment(
+        DatacovesApiSettings.from_environment(
             {
                 "DATACOVES__API_ENDPOINT": "http://x",
                 "DATACOVES__PROJECT_SLUG": "p",
@@ -96,7 +98,7 @@ def test_5xx_answers_are_retried(tmp_path):
 
 
 def test_an_unreachable_api_fails_within_bounded_time(tmp_path):
-    settings = DbtApiSettings(f"http://127.0.0.1:{free_port()}", "tok", "a", "p", "e")
+    settings = DatacovesApiSettings(f"http://127.0.0.1:{free_port()}", "tok", "a", "p", "e")
     started = time.monotonic()
     with pytest.raises(DbtApiError, match="failed after 4 attempts"):
         DbtApiClient(settings).download("x.json", tmp_path / "x.json")

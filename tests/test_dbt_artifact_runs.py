@@ -11,7 +11,8 @@ from urllib.parse import quote
 import pytest
 from conftest import dbt_env, free_port, run_dag
 
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiSettings
+from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
 
 DAGS = Path(__file__).parent / "dags"
 #: What a retry after a failure in `payments` must build: the model, its tests and its child
@@ -71,7 +72,7 @@ def test_retry_reruns_only_the_failed_model_and_its_children(
     assert "No run_results.json (this task instance) in the store yet" in out
     assert "Downloaded run_results.json (this task instance) to logs/run_results.json" in out
 
-    client = DbtApiClient(DbtApiSettings.from_environment(api_env))
+    client = DbtApiClient(DatacovesApiSettings.from_environment(api_env))
     run = run_id(airflow_home, "artifacts_retry_models")
     name = f"artifacts_retry_models/{quote(run, safe='')}/dbt_build/run_results.json"
     latest = tmp_path / "latest.json"
@@ -114,7 +115,7 @@ def test_uploads_after_a_failure_and_shared_static_artifacts(
     result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_uploads", **api_env)
     assert result.states == {"dbt_build": "failed", "dbt_ls": "success"}, result.output[-5000:]
     assert "dbt failed with exit code 1: model.billing.payments (error)" in result.output
-    client = DbtApiClient(DbtApiSettings.from_environment(api_env))
+    client = DbtApiClient(DatacovesApiSettings.from_environment(api_env))
     files = {f["filename"]: f for f in client.list_files()}
     run = quote(run_id(airflow_home, "artifacts_uploads"), safe="")
     prefix = f"artifacts_uploads/{run}/dbt_build/"

@@ -8,7 +8,8 @@ import os
 import pytest
 from conftest import aws_connection
 
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiSettings
+from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
 from datacoves_airflow_provider.hooks.dbt_artifact_store import (
     ArtifactKey,
     ArtifactStoreConfigError,
@@ -30,7 +31,7 @@ def store(request, tmp_path, monkeypatch):
     if request.param == "api":
         server = request.getfixturevalue("dbt_api_server")
         env = server.env(DATACOVES__ENVIRONMENT_SLUG=f"env_{tmp_path.name}")
-        return DbtApiArtifactStore(DbtApiClient(DbtApiSettings.from_environment(env)))
+        return DbtApiArtifactStore(DbtApiClient(DatacovesApiSettings.from_environment(env)))
     endpoint = request.getfixturevalue("moto_s3")
     monkeypatch.setenv("AIRFLOW_CONN_AWS_ARTIFACTS", aws_connection(endpoint))
     import boto3

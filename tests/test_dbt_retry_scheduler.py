@@ -17,7 +17,8 @@ from airflow_cluster import airflow_cluster
 from conftest import ROOT, dbt_env
 from test_dbt_artifact_runs import RETRIED, node_ids
 
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiSettings
+from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
 
 DAG_ID = "retry_dbt_failures"
 GOOD_PAYMENTS = "id,customer_id,amount\n1,1,10\n2,1,15\n3,2,20\n"
@@ -37,7 +38,7 @@ def test_retry_under_the_scheduler(tmp_path, demo_repo, dbt_venv, dbt_api_server
         **dbt_env(dbt_venv),
         **api_env,
     }
-    client = DbtApiClient(DbtApiSettings.from_environment(api_env))
+    client = DbtApiClient(DatacovesApiSettings.from_environment(api_env))
     with airflow_cluster(tmp_path / "airflow", dags, **env) as cluster:
         first = cluster.trigger(DAG_ID)
         deadline = time.monotonic() + 300

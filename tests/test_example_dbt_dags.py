@@ -74,4 +74,6 @@ def test_retry_tests_example_runs(airflow_home, dbt_venv, tmp_path):
     )
     assert result.states == {"dbt_build": "success"}, result.output[-4000:]
     assert "expected_files=[] (of ['run_results.json'])" in result.output
-    assert list((tmp_path / "store" / "runs" / "retry_dbt_failures_and_tests").glob("*/dbt_build/run_results.json"))
+    assert list(
+        (tmp_path / "store" / "runs" / "retry_dbt_failures_and_tests").glob("*/dbt_build/run_results.json")
+    )

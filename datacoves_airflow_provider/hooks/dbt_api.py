@@ -28,11 +28,12 @@ import the dbt operator stay cheap to parse.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.hooks.http_session import retrying_session
 
 if TYPE_CHECKING:
     import requests
@@ -40,10 +41,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DbtApiClient",
     "DbtApiError",
-    "DbtApiSettings",
     "tag_form",
     "tag_params",
 ]
+
 
 #: Seconds to wait for a connection, and for each read of a response.
 CONNECT_TIMEOUT = 5.0
@@ -74,60 +75,6 @@ def tag_form(tag: str | None) -> dict[str, str]:
     return {"tag": tag} if tag else {}
 
 
-@dataclass(frozen=True)
-class DbtApiSettings:
-    """Where the dbt API is and which environment's files a client works on.
-
-    :param endpoint: the API's base URL (``DATACOVES__API_ENDPOINT``).
-    :param token: the bearer token (``DATACOVES__API_TOKEN``).
-    :param account: the account id or slug (``DATACOVES__ACCOUNT_ID`` or ``DATACOVES__ACCOUNT_SLUG``).
-    :param project: the project slug (``DATACOVES__PROJECT_SLUG``).
-    :param environment: the environment slug (``DATACOVES__ENVIRONMENT_SLUG``).
-    """
-
-    endpoint: str
-    token: str
-    account: str
-    project: str
-    environment: str
-
-    def __repr__(self) -> str:  # the token never appears in a repr, a log line or a traceback
-        return (
-            f"DbtApiSettings(endpoint={self.endpoint!r}, token='***', account={self.account!r}, "
-            f"project={self.project!r}, environment={self.environment!r})"
-        )
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> DbtApiSettings:
-        """Read the settings the Datacoves platform injects; a missing one is a clear error.
-
-        :param environ: the variables to read (default: ``os.environ``).
-        """
-        env = os.environ if environ is None else environ
-        values = {
-            "endpoint": ("DATACOVES__API_ENDPOINT",),
-            "token": ("DATACOVES__API_TOKEN",),
-            "account": ("DATACOVES__ACCOUNT_ID", "DATACOVES__ACCOUNT_SLUG"),
-            "project": ("DATACOVES__PROJECT_SLUG",),
-            "environment": ("DATACOVES__ENVIRONMENT_SLUG",),
-        }
-        found: dict[str, str] = {}
-        missing: list[str] = []
-        for field, names in values.items():
-            value = next((env[n].strip() for n in names if env.get(n, "").strip()), "")
-            if value:
-                found[field] = value
-            else:
-                missing.append(" or ".join(names))
-        if missing:
-            raise DbtApiError(
-                "The dbt API is not configured on this worker: set "
-                + ", ".join(missing)
-                + " (Datacoves sets them when the dbt API is enabled for the environment)"
-            )
-        return cls(**found)
-
-
 class DbtApiClient:
     """A small, typed client for the dbt API routes above.
 
@@ -139,19 +86,14 @@ class DbtApiClient:
     :param session: a ``requests.Session`` to use (default: a new one with the retry policy).
     """
 
-    def __init__(self, settings: DbtApiSettings, *, session: requests.Session | None = None) -> None:
+    def __init__(self, settings: DatacovesApiSettings, *, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self._session = session if session is not None else _session_with_retries()
+        self._session = (
+            session if session is not None else retrying_session(retries=RETRIES, statuses=RETRY_STATUSES)
+        )
         self._session.headers["Authorization"] = f"Bearer {settings.token}"
-        base = settings.endpoint.rstrip("/")
-        if not base.endswith("/api/v3"):
-            base += "/api/v3"
-        self.base_url = base
-        project = f"{base}/accounts/{_seg(settings.account)}/projects/{_seg(settings.project)}"
-        self._scopes = {
-            "project": project,
-            "environment": f"{project}/environments/{_seg(settings.environment)}",
-        }
+        self.base_url = settings.base_url
+        self._scopes = {"project": settings.project_url, "environment": settings.environment_url}
 
     # -- routes --------------------------------------------------------------------------------
 
@@ -328,26 +270,3 @@ def _scope(scope: str) -> str:
 def _short(value: object, limit: int = 300) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _session_with_retries() -> requests.Session:
-    import requests
-    from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
-    retry = Retry(
-        total=RETRIES,
-        connect=RETRIES,
-        read=RETRIES,
-        status=RETRIES,
-        backoff_factor=0.5,
-        status_forcelist=RETRY_STATUSES,
-        allowed_methods=None,  # uploads are idempotent: the same name and tag replace each other
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session

@@ -267,12 +267,18 @@ def artifact_store_from_config() -> ArtifactStore:
             home = conf.get("core", "airflow_home", fallback="") or os.environ.get("AIRFLOW_HOME", "")
             setting = os.path.join(home or os.path.expanduser("~/airflow"), "dbt_artifacts")
     if setting == API_STORE:
-        from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError, DbtApiSettings
+        from datacoves_airflow_provider.compat import mask_secret
+        from datacoves_airflow_provider.hooks.datacoves_api import (
+            DatacovesApiConfigError,
+            DatacovesApiSettings,
+        )
+        from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
 
         try:
-            settings = DbtApiSettings.from_environment()
-        except DbtApiError as exc:
+            settings = DatacovesApiSettings.from_environment(purpose="The dbt API")
+        except DatacovesApiConfigError as exc:
             raise ArtifactStoreConfigError(f"[datacoves] dbt_artifact_store is 'api', but {exc}") from None
+        mask_secret(settings.token)
         return DbtApiArtifactStore(DbtApiClient(settings))
     parsed = urlparse(setting)
     if parsed.scheme == "s3":

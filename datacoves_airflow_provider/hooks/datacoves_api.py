@@ -1,0 +1,102 @@
+"""Where the Datacoves API is, and whose account, project and environment a client works on.
+
+Shared by the dbt API client (:mod:`~datacoves_airflow_provider.hooks.dbt_api`) and the secrets
+client (:mod:`~datacoves_airflow_provider.hooks.datacoves_secrets`). Read from the variables the
+platform injects, at the point of use, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import quote
+
+__all__ = ["DatacovesApiConfigError", "DatacovesApiSettings"]
+
+#: Each setting and the variables it is read from, first match wins.
+_VARIABLES = {
+    "endpoint": ("DATACOVES__API_ENDPOINT",),
+    "token": ("DATACOVES__API_TOKEN",),
+    "account": ("DATACOVES__ACCOUNT_ID", "DATACOVES__ACCOUNT_SLUG"),
+    "project": ("DATACOVES__PROJECT_SLUG",),
+    "environment": ("DATACOVES__ENVIRONMENT_SLUG",),
+}
+
+
+class DatacovesApiConfigError(ValueError):
+    """A setting is missing; the message names the variables to set."""
+
+
+@dataclass(frozen=True)
+class DatacovesApiSettings:
+    """The API's base URL and token, and the account / project / environment to work on.
+
+    :param endpoint: the API's base URL (``DATACOVES__API_ENDPOINT``).
+    :param token: the bearer token (``DATACOVES__API_TOKEN``).
+    :param account: the account id or slug (``DATACOVES__ACCOUNT_ID`` or ``DATACOVES__ACCOUNT_SLUG``).
+    :param project: the project slug (``DATACOVES__PROJECT_SLUG``).
+    :param environment: the environment slug (``DATACOVES__ENVIRONMENT_SLUG``).
+    """
+
+    endpoint: str
+    token: str
+    account: str
+    project: str
+    environment: str
+
+    def __repr__(self) -> str:  # the token never appears in a repr, a log line or a traceback
+        return (
+            f"DatacovesApiSettings(endpoint={self.endpoint!r}, token='***', account={self.account!r}, "
+            f"project={self.project!r}, environment={self.environment!r})"
+        )
+
+    @property
+    def base_url(self) -> str:
+        """``endpoint`` with the ``/api/v3`` prefix of every route."""
+        base = self.endpoint.rstrip("/")
+        return base if base.endswith("/api/v3") else f"{base}/api/v3"
+
+    @property
+    def project_url(self) -> str:
+        """The URL of the project's routes: ``.../accounts/{account}/projects/{project}``."""
+        return (
+            f"{self.base_url}/accounts/{quote(self.account, safe='')}/projects/{quote(self.project, safe='')}"
+        )
+
+    @property
+    def environment_url(self) -> str:
+        """The URL of the environment's routes: ``<project_url>/environments/{environment}``."""
+        return f"{self.project_url}/environments/{quote(self.environment, safe='')}"
+
+    @classmethod
+    def from_environment(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        overrides: Mapping[str, str | None] | None = None,
+        purpose: str = "the Datacoves API",
+    ) -> DatacovesApiSettings:
+        """Read the settings the Datacoves platform injects; a missing one is a clear error.
+
+        :param environ: the variables to read (default: ``os.environ``).
+        :param overrides: values that win over the variables (e.g. a secrets backend's kwargs).
+        :param purpose: named in the error message.
+        """
+        env = os.environ if environ is None else environ
+        found: dict[str, str] = {}
+        missing: list[str] = []
+        for field, names in _VARIABLES.items():
+            value = ((overrides or {}).get(field) or "").strip()
+            value = value or next((env[n].strip() for n in names if env.get(n, "").strip()), "")
+            if value:
+                found[field] = value
+            else:
+                missing.append(" or ".join(names))
+        if missing:
+            raise DatacovesApiConfigError(
+                f"{purpose} is not configured on this worker: set "
+                + ", ".join(missing)
+                + " (Datacoves sets them when the feature is enabled for the environment)"
+            )
+        return cls(**found)
