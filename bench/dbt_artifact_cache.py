@@ -5,7 +5,7 @@ on every task run. With ``dbt_api_enabled=True`` the task downloads ``partial_pa
 the other static artifacts) that an earlier run uploaded, and dbt re-parses only what changed.
 
 Inputs are built here: the 500-model / ~900-test DuckDB project of ``dbt_task_overhead.py`` in a git
-repository, and the reference dbt API server (``datacoves_airflow_provider.testing.dbt_api_server``)
+repository, and the reference dbt API server (``datacoves_airflow_provider.testing.datacoves_api_server``)
 on 127.0.0.1 with its files on a local disk, so every transfer goes over real HTTP.
 
 * ours: ``@task.datacoves_dbt(..., dbt_api_enabled=True, upload_static_artifacts=True)`` running
@@ -72,13 +72,13 @@ def build_tasks() -> tuple[Any, Any]:
 def main() -> None:
     if not (task_bench.DBT_VENV / "bin" / "dbt").exists():
         raise SystemExit(f"{task_bench.DBT_VENV} is missing: build it with scripts/bootstrap.sh dbt")
-    from datacoves_airflow_provider.testing.dbt_api_server import DbtApiServer
+    from datacoves_airflow_provider.testing.datacoves_api_server import DatacovesApiServer
 
     with tempfile.TemporaryDirectory(prefix="bench-dbt-artifacts-") as tmp_name:
         tmp = Path(tmp_name)
         repo = task_bench.build_dbt_repo(tmp / "repo")
         database = tmp / "warehouse.duckdb"
-        server = DbtApiServer(("127.0.0.1", 0), tmp / "dbt_api", TOKEN)
+        server = DatacovesApiServer(("127.0.0.1", 0), tmp / "dbt_api", TOKEN)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         (tmp / "airflow_home").mkdir()
         (tmp / "stage").mkdir()

@@ -1,36 +1,46 @@
 """Every difference between the Airflow 2.11 and 3.x lines, in one place.
 
 The rest of the package imports Airflow's moving parts from here and never asks which Airflow it
-runs on. Most names come from ``airflow.providers.common.compat.sdk``, which resolves them lazily
-for the running Airflow; the few it does not cover are resolved below.
+runs on. Most names come from ``airflow.providers.common.compat.sdk``, which resolves them for the
+running Airflow; the few it does not cover are resolved below.
+
+Names are resolved on first use (PEP 562 ``__getattr__``), not when this module is imported: the
+secrets backend is imported while Airflow 2 is still initialising its configuration, when
+resolving e.g. ``DecoratedOperator`` would be a circular import; and a DAG file pays only for the
+names its operators use.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+from typing import TYPE_CHECKING, Any
 
 from airflow import __version__ as AIRFLOW_VERSION
-from airflow.providers.common.compat.sdk import (
-    SET_DURING_EXECUTION,
-    AirflowException,
-    AirflowNotFoundException,
-    AirflowSkipException,
-    AirflowTaskTimeout,
-    BaseHook,
-    DecoratedOperator,
-    TaskDecorator,
-    conf,
-    context_merge,
-    context_to_airflow_vars,
-    determine_kwargs,
-    mask_secret,
-    redact,
-    task_decorator_factory,
-)
 from packaging.version import Version
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import Context
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.providers.common.compat.sdk import (
+        SET_DURING_EXECUTION,
+        AirflowException,
+        AirflowNotFoundException,
+        AirflowSkipException,
+        AirflowTaskTimeout,
+        BaseHook,
+        Context,
+        DecoratedOperator,
+        TaskDecorator,
+        conf,
+        context_merge,
+        context_to_airflow_vars,
+        determine_kwargs,
+        mask_secret,
+        redact,
+        task_decorator_factory,
+    )
+    from airflow.secrets import BaseSecretsBackend
+
+    SecretsLookupRefused = PermissionError
 
 __all__ = [
     "AIRFLOW_VERSION",
@@ -41,16 +51,90 @@ __all__ = [
     "AirflowSkipException",
     "AirflowTaskTimeout",
     "BaseHook",
+    "BaseSecretsBackend",
     "Context",
     "DecoratedOperator",
+    "SecretsLookupRefused",
     "TaskDecorator",
     "conf",
     "context_merge",
     "context_to_airflow_vars",
     "determine_kwargs",
     "mask_secret",
+    "new_dag_bag",
     "redact",
     "task_decorator_factory",
 ]
 
 AIRFLOW_V_3_0_PLUS: bool = Version(Version(AIRFLOW_VERSION).base_version) >= Version("3.0.0")
+
+#: Names ``airflow.providers.common.compat.sdk`` resolves for the running Airflow.
+_FROM_COMMON_COMPAT = frozenset(
+    {
+        "SET_DURING_EXECUTION",
+        "AirflowException",
+        "AirflowNotFoundException",
+        "AirflowSkipException",
+        "AirflowTaskTimeout",
+        "BaseHook",
+        "DecoratedOperator",
+        "TaskDecorator",
+        "conf",
+        "context_merge",
+        "context_to_airflow_vars",
+        "determine_kwargs",
+        "mask_secret",
+        "redact",
+        "task_decorator_factory",
+    }
+)
+
+
+def _secrets_lookup_refused() -> type[Exception]:
+    try:  # Airflow 3 (task SDK >= 1.2.2): a backend raises it to stop the search ("authoritative deny")
+        from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
+
+        return AirflowSecretsBackendAccessDenied
+    except ImportError:  # Airflow 2.11 logs any backend error and searches on; the name still reads well
+
+        class SecretsLookupRefused(PermissionError):
+            """A secrets backend could not give a value it is responsible for (see docs/secrets.md)."""
+
+        return SecretsLookupRefused
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_COMMON_COMPAT:
+        from airflow.providers.common.compat import sdk
+
+        value = getattr(sdk, name)
+    elif name == "BaseSecretsBackend":  # the core class: both lines (and the amazon provider) use it
+        from airflow.secrets import BaseSecretsBackend
+
+        value = BaseSecretsBackend
+    elif name == "SecretsLookupRefused":
+        value = _secrets_lookup_refused()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # resolved once
+    return value
+
+
+def new_dag_bag(dag_folder: str | os.PathLike[str], *, safe_mode: bool = True) -> DagBag:
+    """A DagBag filled from ``dag_folder`` (a folder or one file), never with Airflow's example DAGs.
+
+    Airflow 3 moved ``DagBag`` to ``airflow.dag_processing.dagbag`` and dropped its
+    ``include_examples`` argument (examples are a bundle of their own there); 2.x needs it set to
+    False, or ``[core] load_examples`` adds the examples. Imported here, when called, so that DAG files
+    importing this module do not pay for it.
+
+    :param dag_folder: the folder (or single file) to parse.
+    :param safe_mode: skip files that do not mention both "airflow" and "dag", as the DAG processor does.
+    """
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.dag_processing.dagbag import DagBag
+
+        return DagBag(dag_folder=os.fspath(dag_folder), safe_mode=safe_mode)
+    from airflow.models.dagbag import DagBag as DagBag2
+
+    return DagBag2(dag_folder=os.fspath(dag_folder), include_examples=False, safe_mode=safe_mode)  # type: ignore[call-arg,return-value]

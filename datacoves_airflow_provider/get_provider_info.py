@@ -29,6 +29,7 @@ def get_provider_info() -> dict[str, Any]:
                 "class-name": "datacoves_airflow_provider.decorators.dbt.datacoves_dbt_task",
             },
         ],
+        "secrets-backends": ["datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend"],
         "config": {
             "datacoves": {
                 "description": "Datacoves provider settings.",

@@ -239,7 +239,7 @@ def wait_for_port(
 
 
 @dataclass
-class DbtApiServer:
+class ApiServer:
     """The reference dbt API server, running in its own process on 127.0.0.1."""
 
     url: str
@@ -263,9 +263,9 @@ class DbtApiServer:
 
 
 @contextlib.contextmanager
-def running_dbt_api_server(
+def running_datacoves_api_server(
     data_dir: Path, *extra_args: str, token: str = "test-token-1234567890"
-) -> Iterator[DbtApiServer]:
+) -> Iterator[ApiServer]:
     port = free_port()
     log = data_dir.parent / f"{data_dir.name}.out"
     with log.open("w") as out:
@@ -273,7 +273,7 @@ def running_dbt_api_server(
             [
                 sys.executable,
                 "-m",
-                "datacoves_airflow_provider.testing.dbt_api_server",
+                "datacoves_airflow_provider.testing.datacoves_api_server",
                 "--port",
                 str(port),
                 "--data-dir",
@@ -287,20 +287,20 @@ def running_dbt_api_server(
         )
     try:
         wait_for_port(port, 30, proc, log)
-        yield DbtApiServer(f"http://127.0.0.1:{port}", token, data_dir)
+        yield ApiServer(f"http://127.0.0.1:{port}", token, data_dir)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def dbt_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DbtApiServer]:
-    with running_dbt_api_server(tmp_path_factory.mktemp("dbt_api") / "data") as server:
+def dbt_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
+    with running_datacoves_api_server(tmp_path_factory.mktemp("dbt_api") / "data") as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on 127.0.0.1 (from the tools venv): returns its endpoint URL."""
     moto = DBT_VENV / "bin" / "moto_server"
     assert moto.exists(), f"{moto} is missing: build the tools venv with scripts/bootstrap.sh dbt"

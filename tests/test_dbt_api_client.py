@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from conftest import free_port, running_dbt_api_server
+from conftest import free_port, running_datacoves_api_server
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
@@ -87,7 +87,7 @@ def test_missing_settings_name_the_variables():
 
 
 def test_5xx_answers_are_retried(tmp_path):
-    with running_dbt_api_server(tmp_path / "data", "--fail-first", "2") as server:
+    with running_datacoves_api_server(tmp_path / "data", "--fail-first", "2") as server:
         client = client_for(server)
         source = tmp_path / "f.json"
         source.write_text("{}")

@@ -32,7 +32,7 @@ def store(request, tmp_path, monkeypatch):
         server = request.getfixturevalue("dbt_api_server")
         env = server.env(DATACOVES__ENVIRONMENT_SLUG=f"env_{tmp_path.name}")
         return DbtApiArtifactStore(DbtApiClient(DatacovesApiSettings.from_environment(env)))
-    endpoint = request.getfixturevalue("moto_s3")
+    endpoint = request.getfixturevalue("moto_server")
     monkeypatch.setenv("AIRFLOW_CONN_AWS_ARTIFACTS", aws_connection(endpoint))
     import boto3
 

@@ -40,6 +40,10 @@ def test_provider_info_is_valid_and_registers_only_what_exists():
         module, _, name = decorator["class-name"].rpartition(".")
         assert callable(getattr(importlib.import_module(module), name))
     assert {d["name"] for d in info["task-decorators"]} == {"datacoves_bash", "datacoves_dbt"}
+    for dotted in info["secrets-backends"]:
+        module, _, name = dotted.rpartition(".")
+        assert issubclass(getattr(importlib.import_module(module), name), object)
+    assert info["secrets-backends"] == ["datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend"]
 
 
 def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
@@ -68,6 +72,7 @@ def test_importing_our_modules_pulls_no_heavy_dependency():
         "import datacoves_airflow_provider.decorators.dbt, operators.datacoves.dbt\n"
         "import datacoves_airflow_provider.operators.dbt_retry, datacoves_airflow_provider.hooks.dbt_api\n"
         "import datacoves_airflow_provider.hooks.dbt_artifact_store\n"
+        "import datacoves_airflow_provider.secrets.datacoves, datacoves_airflow_provider.hooks.datacoves_secrets\n"
         "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake', 'numpy', 'yaml', 'dbt')\n"
         "print([m for m in set(sys.modules) - before if m.split('.')[0] in heavy or m in heavy])\n"
     )

@@ -1,19 +1,29 @@
-"""A reference dbt API server for tests and local development (standard library only).
+"""A reference Datacoves API server for tests and local development (standard library only).
 
-It implements the routes :mod:`datacoves_airflow_provider.hooks.dbt_api` documents, with bearer
-authentication and tags, and keeps files on disk so it survives restarts::
+It implements the dbt API routes :mod:`datacoves_airflow_provider.hooks.dbt_api` documents (files
+with tags, kept on disk so they survive restarts) and the secrets route
+:mod:`datacoves_airflow_provider.hooks.datacoves_secrets` documents (secrets read from a JSON
+file), all behind one bearer token::
 
-    python -m datacoves_airflow_provider.testing.dbt_api_server --port 8765 --data-dir /tmp/dbt-api \\
-        --token dev-token
+    python -m datacoves_airflow_provider.testing.datacoves_api_server --port 8765 \
+        --data-dir /tmp/datacoves-api --token dev-token --secrets-file secrets.json
 
 Point a worker at it with ``DATACOVES__API_ENDPOINT=http://127.0.0.1:8765``,
-``DATACOVES__API_TOKEN=dev-token`` and any account, project and environment slugs. It is a
+``DATACOVES__API_TOKEN=dev-token`` and the account, project and environment slugs. It is a
 development tool: one process, no TLS, no user model beyond one token.
 
-Storage: ``<data-dir>/<scope>/files/<name>/<tag>/`` holds ``content`` and ``meta.json`` (name and
-tag percent-encoded), where ``<scope>`` is ``accounts/<a>/projects/<p>`` or that plus
-``/environments/<e>``. Every request is appended to ``<data-dir>/requests.log`` (method, path,
-status) so tests can count calls.
+Files: ``<data-dir>/<scope>/files/<name>/<tag>/`` holds ``content`` and ``meta.json`` (name and tag
+percent-encoded), where ``<scope>`` is ``accounts/<a>/projects/<p>`` or that plus
+``/environments/<e>``.
+
+Secrets: ``--secrets-file`` is a JSON list; each entry has ``slug``, ``format`` (``key_value``,
+``json`` or ``multiple_key_value``), ``value``, ``project``, and ``environment`` for an
+environment-scoped secret (omit it for a project-scoped one); ``shared_with_stack_services``
+defaults to true (Airflow cannot see a secret that is not shared). The file is re-read on every
+request, so tests can change secrets while the server runs.
+
+Every request is appended to ``<data-dir>/requests.log`` (method, path, status) so tests can count
+calls.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-__all__ = ["DbtApiServer", "main"]
+__all__ = ["DatacovesApiServer", "main"]
 
 _UNTAGGED = "_untagged"
 
@@ -46,19 +56,29 @@ class _Error(Exception):
         self.status = status
 
 
-class DbtApiServer(ThreadingHTTPServer):
-    """The server: ``DbtApiServer(("127.0.0.1", 0), data_dir, token).serve_forever()``.
+class DatacovesApiServer(ThreadingHTTPServer):
+    """The server: ``DatacovesApiServer(("127.0.0.1", 0), data_dir, token).serve_forever()``.
 
     :param address: (host, port); port 0 picks a free one (see ``server_address``).
     :param data_dir: where files are kept.
     :param token: the bearer token clients must send.
     :param fail_first: answer the first N requests with 503 (to exercise client retries).
+    :param secrets_file: the JSON list of secrets (see the module docstring), or None for none.
     """
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], data_dir: Path, token: str, *, fail_first: int = 0) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        data_dir: Path,
+        token: str,
+        *,
+        fail_first: int = 0,
+        secrets_file: Path | None = None,
+    ) -> None:
         super().__init__(address, _Handler)
+        self.secrets_file = secrets_file
         self.data_dir = data_dir
         self.token = token
         self.fail_first = fail_first
@@ -78,7 +98,7 @@ class DbtApiServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: DbtApiServer
+    server: DatacovesApiServer
     protocol_version = "HTTP/1.1"
 
     # -- dispatch ------------------------------------------------------------------------------
@@ -140,6 +160,11 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _Error(HTTPStatus.NOT_FOUND, "unknown route")
             scope += ["environments", rest[1]]
             rest = rest[2:]
+        if rest[:1] == ["secrets"]:
+            if "environments" not in scope or len(rest) != 2 or method != "GET":
+                raise _Error(HTTPStatus.NOT_FOUND, "unknown route")
+            self._send_json(self._secret(project=scope[3], environment=scope[5], slug=rest[1]))
+            return
         root = self.server.data_dir.joinpath(*(quote(s, safe="") for s in scope))
         environment_scope = "environments" in scope
         tag = query.get("tag") or None
@@ -172,6 +197,23 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     # -- operations ----------------------------------------------------------------------------
+
+    def _secret(self, *, project: str, environment: str, slug: str) -> dict[str, Any]:
+        path = self.server.secrets_file
+        entries = json.loads(path.read_text()) if path is not None and path.exists() else []
+        visible = [e for e in entries if e.get("slug") == slug and e.get("shared_with_stack_services", True)]
+        for entry in visible:  # an environment secret wins over the project's
+            if entry.get("project") == project and entry.get("environment") == environment:
+                return {
+                    "slug": slug,
+                    "scope": "environment",
+                    "format": entry["format"],
+                    "value": entry["value"],
+                }
+        for entry in visible:
+            if entry.get("project") == project and entry.get("environment") is None:
+                return {"slug": slug, "scope": "project", "format": entry["format"], "value": entry["value"]}
+        raise _Error(HTTPStatus.NOT_FOUND, f"no secret {slug!r} shared with stack services")
 
     def _upload(self, root: Path, body: bytes) -> dict[str, Any]:
         content_type = self.headers.get("Content-Type", "")
@@ -297,11 +339,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--token", default=os.environ.get("DATACOVES__API_TOKEN", ""))
     parser.add_argument("--fail-first", type=int, default=0, help="answer the first N requests with 503")
+    parser.add_argument("--secrets-file", type=Path, help="JSON list of secrets (see the module docstring)")
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("pass --token or set DATACOVES__API_TOKEN")
-    server = DbtApiServer((args.host, args.port), args.data_dir, args.token, fail_first=args.fail_first)
-    sys.stdout.write(f"dbt API listening on http://{args.host}:{server.server_address[1]}\n")
+    server = DatacovesApiServer(
+        (args.host, args.port),
+        args.data_dir,
+        args.token,
+        fail_first=args.fail_first,
+        secrets_file=args.secrets_file,
+    )
+    sys.stdout.write(f"Datacoves API listening on http://{args.host}:{server.server_address[1]}\n")
     sys.stdout.flush()
     try:
         server.serve_forever()

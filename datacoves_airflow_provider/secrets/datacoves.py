@@ -1,0 +1,228 @@
+"""``DatacovesSecretsBackend``: AWS Secrets Manager, then the Datacoves secrets manager, then Airflow.
+
+Airflow allows one custom secrets backend. This one chains the two stores Datacoves projects use,
+in the documented order, and Airflow's own environment variables and metastore follow it::
+
+    [secrets]
+    backend = datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend
+    backend_kwargs = {"aws_secrets_manager": {"variables_lookup_pattern": "^aws_",
+                      "connections_lookup_pattern": "^aws_", "region_name": "us-west-2"},
+                      "cache_ttl_seconds": 60}
+
+1. **AWS Secrets Manager**, when ``aws_secrets_manager`` is given: the amazon provider's own
+   ``SecretsManagerBackend`` with those kwargs (secrets at ``airflow/variables/<name>`` and
+   ``airflow/connections/<name>``; names that do not match a ``*_lookup_pattern`` cost no API call).
+2. **The Datacoves secrets manager**, for names starting with ``datacoves-`` only (any other name
+   costs no call), through :class:`~datacoves_airflow_provider.hooks.datacoves_secrets.DatacovesSecretsClient`
+   (``DATACOVES__API_ENDPOINT``, ``DATACOVES__API_TOKEN``, account/project/environment slugs, or the
+   same names in ``backend_kwargs``).
+3. Airflow's environment variables (``AIRFLOW_VAR_*``, ``AIRFLOW_CONN_*``) and metastore.
+
+**When the Datacoves API is down**, a ``datacoves-`` name raises instead of answering "not found":
+the value lives only there, and answering "not found" would let Airflow serve another copy of the
+name from the metastore. On Airflow 3 the error is raised as Airflow's
+``AirflowSecretsBackendAccessDenied``, which stops the search; Airflow 2.11 logs any backend error
+and searches on, so there a stale copy in the metastore or an ``AIRFLOW_VAR_`` variable could still
+be served: keep ``datacoves-`` names in Datacoves only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from datacoves_airflow_provider.compat import BaseSecretsBackend
+
+__all__ = ["DatacovesSecretsBackend"]
+
+log = logging.getLogger(__name__)
+
+#: Names the Datacoves secrets manager answers (docs: "ONLY look for variables prefixed with datacoves-").
+DATACOVES_PREFIX = "datacoves-"
+
+
+class DatacovesSecretsBackend(BaseSecretsBackend):
+    """Variables and connections from AWS Secrets Manager and the Datacoves secrets manager.
+
+    :param aws_secrets_manager: kwargs for the amazon provider's ``SecretsManagerBackend``
+        (``variables_lookup_pattern``, ``connections_lookup_pattern``, ``region_name``,
+        ``aws_access_key_id``, ``aws_secret_access_key``, ``endpoint_url``, ...). None (default)
+        skips AWS.
+    :param datacoves: whether to ask the Datacoves secrets manager (default True).
+    :param datacoves_prefix: the names it answers (default ``datacoves-``).
+    :param cache_ttl_seconds: keep answers (found or not found) this long in this process; 0
+        (default) keeps nothing. Airflow 3 has its own cache too (``[secrets] use_cache``).
+    :param api_endpoint: the Datacoves API (default: ``DATACOVES__API_ENDPOINT``).
+    :param api_token: its token (default: ``DATACOVES__API_TOKEN``).
+    :param account: the account (default: ``DATACOVES__ACCOUNT_ID`` / ``DATACOVES__ACCOUNT_SLUG``).
+    :param project: the project slug (default: ``DATACOVES__PROJECT_SLUG``).
+    :param environment: the environment slug (default: ``DATACOVES__ENVIRONMENT_SLUG``).
+    """
+
+    def __init__(
+        self,
+        aws_secrets_manager: Mapping[str, Any] | None = None,
+        datacoves: bool = True,
+        datacoves_prefix: str = DATACOVES_PREFIX,
+        cache_ttl_seconds: float = 0,
+        api_endpoint: str | None = None,
+        api_token: str | None = None,
+        account: str | None = None,
+        project: str | None = None,
+        environment: str | None = None,
+    ) -> None:
+        super().__init__()
+        where = "[secrets] backend_kwargs:"
+        if aws_secrets_manager is not None and not isinstance(aws_secrets_manager, Mapping):
+            raise TypeError(
+                f"{where} aws_secrets_manager must be an object of SecretsManagerBackend kwargs, "
+                f'e.g. {{"variables_lookup_pattern": "^aws_"}}, got {aws_secrets_manager!r}'
+            )
+        for name in ("variables_lookup_pattern", "connections_lookup_pattern", "config_lookup_pattern"):
+            pattern = (aws_secrets_manager or {}).get(name)
+            try:
+                re.compile(pattern or "")
+            except (re.error, TypeError) as exc:
+                raise ValueError(
+                    f"{where} aws_secrets_manager.{name}={pattern!r} is not a regex: {exc}"
+                ) from None
+        if (
+            isinstance(cache_ttl_seconds, bool)
+            or not isinstance(cache_ttl_seconds, (int, float))
+            or cache_ttl_seconds < 0
+        ):
+            raise ValueError(f"{where} cache_ttl_seconds must be a number >= 0, got {cache_ttl_seconds!r}")
+        if not isinstance(datacoves_prefix, str) or not datacoves_prefix:
+            raise ValueError(f"{where} datacoves_prefix must be a non-empty string, got {datacoves_prefix!r}")
+        self.aws_kwargs = dict(aws_secrets_manager) if aws_secrets_manager is not None else None
+        self.datacoves_enabled = bool(datacoves)
+        self.datacoves_prefix = datacoves_prefix
+        self.cache_ttl_seconds = float(cache_ttl_seconds)
+        self._api_overrides = {
+            "endpoint": api_endpoint,
+            "token": api_token,
+            "account": account,
+            "project": project,
+            "environment": environment,
+        }
+        self._aws: Any = None
+        self._client: Any = None
+        self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    # -- Airflow's interface -------------------------------------------------------------------
+
+    def get_conn_value(self, conn_id: str, team_name: str | None = None) -> str | None:
+        """A connection as a URI or JSON: AWS first, then Datacoves (``datacoves-`` names only).
+
+        :param conn_id: the connection id.
+        :param team_name: Airflow 3's multi-team name (passed to AWS when given).
+        """
+        return self._lookup("connection", conn_id, team_name)
+
+    def get_variable(self, key: str, team_name: str | None = None) -> str | None:
+        """A variable's value: AWS first, then Datacoves (``datacoves-`` names only).
+
+        :param key: the variable name.
+        :param team_name: Airflow 3's multi-team name (passed to AWS when given).
+        """
+        return self._lookup("variable", key, team_name)
+
+    def get_config(self, key: str) -> str | None:
+        """An Airflow config value from AWS Secrets Manager (``config_prefix``), when configured.
+
+        :param key: the config key.
+        """
+        aws = self._aws_backend()
+        return aws.get_config(key) if aws is not None else None
+
+    # -- the chain -----------------------------------------------------------------------------
+
+    def _lookup(self, kind: str, name: str, team_name: str | None) -> str | None:
+        cached = self._cached(kind, name)
+        if cached is not None:
+            return cached[0]
+        value = self._from_aws(kind, name, team_name)
+        if value is None and self.datacoves_enabled and name.startswith(self.datacoves_prefix):
+            value = self._from_datacoves(kind, name)
+        if value is not None:
+            from datacoves_airflow_provider.compat import mask_secret
+
+            mask_secret(value)
+        self._remember(kind, name, value)
+        return value
+
+    def _from_aws(self, kind: str, name: str, team_name: str | None) -> str | None:
+        aws = self._aws_backend()
+        if aws is None:
+            return None
+        args = {"team_name": team_name} if team_name else {}
+        if kind == "connection":
+            return aws.get_conn_value(name, **args)
+        return aws.get_variable(name, **args)
+
+    def _from_datacoves(self, kind: str, name: str) -> str | None:
+        from datacoves_airflow_provider.compat import SecretsLookupRefused, mask_secret
+        from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError
+        from datacoves_airflow_provider.hooks.datacoves_secrets import DatacovesSecretsError
+
+        try:
+            secret = self._datacoves_client().get_secret(name)
+        except (DatacovesSecretsError, DatacovesApiConfigError) as exc:
+            log.error("Datacoves secrets manager: %s %r could not be read: %s", kind, name, exc)
+            raise SecretsLookupRefused(
+                f"{kind} {name!r} lives in the Datacoves secrets manager, which could not be read: {exc}"
+            ) from None
+        if secret is None:
+            log.info(
+                "Datacoves secrets manager: no %s %r (or it is not shared with stack services)", kind, name
+            )
+            return None
+        if not isinstance(secret.value, str):
+            mask_secret(secret.value)  # a dict: Airflow masks the values of sensitive keys (password, ...)
+        log.info(
+            "Datacoves secrets manager: %s %r found (%s scope, %s)", kind, name, secret.scope, secret.format
+        )
+        return secret.as_text()
+
+    def _aws_backend(self) -> Any:
+        if self.aws_kwargs is None:
+            return None
+        if self._aws is None:
+            from airflow.providers.amazon.aws.secrets.secrets_manager import SecretsManagerBackend
+
+            self._aws = SecretsManagerBackend(**self.aws_kwargs)
+        return self._aws
+
+    def _datacoves_client(self) -> Any:
+        if self._client is None:
+            from datacoves_airflow_provider.compat import mask_secret
+            from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
+            from datacoves_airflow_provider.hooks.datacoves_secrets import DatacovesSecretsClient
+
+            settings = DatacovesApiSettings.from_environment(
+                overrides=self._api_overrides, purpose="The Datacoves secrets manager"
+            )
+            mask_secret(settings.token)
+            self._client = DatacovesSecretsClient(settings)
+        return self._client
+
+    # -- cache ---------------------------------------------------------------------------------
+
+    def _cached(self, kind: str, name: str) -> tuple[str | None] | None:
+        if not self.cache_ttl_seconds:
+            return None
+        with self._lock:
+            entry = self._cache.get((kind, name))
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return (entry[1],)
+
+    def _remember(self, kind: str, name: str, value: str | None) -> None:
+        if self.cache_ttl_seconds:
+            with self._lock:
+                self._cache[(kind, name)] = (time.monotonic() + self.cache_ttl_seconds, value)

@@ -1,0 +1,299 @@
+"""DatacovesSecretsBackend in-process: lookup order, requests counted per store, formats, scopes,
+the outage policy, the cache and masking. AWS Secrets Manager is moto's server behind a counting
+proxy; the Datacoves secrets API is the reference server; both over real HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import free_port, running_datacoves_api_server
+
+from datacoves_airflow_provider.compat import SecretsLookupRefused, redact
+from datacoves_airflow_provider.secrets.datacoves import DatacovesSecretsBackend
+
+PROJECT, ENVIRONMENT = "analytics", "env123"
+SECRETS = [
+    {
+        "slug": "datacoves-mayras_secret",
+        "format": "key_value",
+        "value": "dc-value-4821",
+        "project": PROJECT,
+        "environment": ENVIRONMENT,
+    },
+    {
+        "slug": "datacoves-settings",
+        "format": "json",
+        "value": {"threads": 8, "tags": ["a", "b"]},
+        "project": PROJECT,
+        "environment": ENVIRONMENT,
+    },
+    {
+        "slug": "datacoves-warehouse",
+        "format": "multiple_key_value",
+        "value": {
+            "conn_type": "postgres",
+            "host": "db.internal",
+            "login": "loader",
+            "password": "dc-conn-pass-77",
+            "schema": "raw",
+        },
+        "project": PROJECT,
+        "environment": ENVIRONMENT,
+    },
+    {"slug": "datacoves-shared", "format": "key_value", "value": "project-level", "project": PROJECT},
+    {"slug": "datacoves-scoped", "format": "key_value", "value": "project-level", "project": PROJECT},
+    {
+        "slug": "datacoves-scoped",
+        "format": "key_value",
+        "value": "environment-level",
+        "project": PROJECT,
+        "environment": ENVIRONMENT,
+    },
+    {
+        "slug": "datacoves-private",
+        "format": "key_value",
+        "value": "nope",
+        "project": PROJECT,
+        "shared_with_stack_services": False,
+    },
+    {"slug": "datacoves-both", "format": "key_value", "value": "from-datacoves", "project": PROJECT},
+]
+AWS_SECRETS = {
+    "airflow/variables/aws_my_secret": "aws-value-9137",
+    "airflow/variables/plain_var": "should-never-be-read",
+    "airflow/variables/datacoves-both": "from-aws",
+    "airflow/connections/aws_warehouse": json.dumps(
+        {"conn_type": "postgres", "host": "aws-db", "login": "u", "password": "aws-conn-pass-55"}
+    ),
+}
+
+
+class CountingProxy(ThreadingHTTPServer):
+    """Forwards every request to moto's server and counts Secrets Manager calls by operation."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _ProxyHandler)
+        self.upstream = urlsplit(upstream)
+        self.calls: list[str] = []
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _ProxyHandler(BaseHTTPRequestHandler):
+    server: CountingProxy
+
+    def log_message(self, format, *args):
+        pass
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        target = self.headers.get("X-Amz-Target", "")
+        name = json.loads(body or b"{}").get("SecretId", "")
+        self.server.calls.append(f"{target.rpartition('.')[2]} {name}")
+        upstream = http.client.HTTPConnection(
+            self.server.upstream.hostname, self.server.upstream.port, timeout=30
+        )
+        upstream.request(
+            "POST", self.path, body, {k: v for k, v in self.headers.items() if k.lower() != "host"}
+        )
+        response = upstream.getresponse()
+        payload = response.read()
+        self.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@pytest.fixture(scope="module")
+def aws(moto_server):
+    import boto3
+
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+    )
+    for name, value in AWS_SECRETS.items():
+        client.create_secret(Name=name, SecretString=value)
+    proxy = CountingProxy(moto_server)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    yield proxy
+    proxy.shutdown()
+
+
+@pytest.fixture(scope="module")
+def datacoves_api(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("secrets_api")
+    (folder / "secrets.json").write_text(json.dumps(SECRETS))
+    with running_datacoves_api_server(
+        folder / "data", "--secrets-file", str(folder / "secrets.json")
+    ) as server:
+        yield server
+
+
+def aws_kwargs(proxy: CountingProxy, pattern: str = "^aws_") -> dict:
+    return {
+        "variables_lookup_pattern": pattern,
+        "connections_lookup_pattern": pattern,
+        "region_name": "us-east-1",
+        "endpoint_url": proxy.url,
+        "aws_access_key_id": "t",
+        "aws_secret_access_key": "t",
+    }
+
+
+def make_backend(aws, api, **kwargs) -> DatacovesSecretsBackend:
+    return DatacovesSecretsBackend(
+        aws_secrets_manager=aws_kwargs(aws) if aws is not None else None,
+        api_endpoint=api.url,
+        api_token=api.token,
+        account="acme",
+        project=PROJECT,
+        environment=ENVIRONMENT,
+        **kwargs,
+    )
+
+
+def secrets_requests(api) -> list[str]:
+    return [r["path"].rsplit("/", 1)[-1] for r in api.requests() if "/secrets/" in r["path"]]
+
+
+def test_lookup_order_and_no_needless_requests(aws, datacoves_api):
+    backend = make_backend(aws, datacoves_api)
+    aws.calls.clear()
+    before = len(secrets_requests(datacoves_api))
+
+    def counts():
+        return len(aws.calls), len(secrets_requests(datacoves_api)) - before
+
+    assert backend.get_variable("aws_my_secret") == "aws-value-9137"
+    assert counts() == (1, 0)  # AWS answered; Datacoves never asked (no datacoves- prefix)
+    assert backend.get_variable("datacoves-mayras_secret") == "dc-value-4821"
+    assert counts() == (1, 1)  # not ^aws_: no AWS call
+    assert backend.get_variable("plain_var") is None
+    assert counts() == (1, 1)  # neither store is asked; Airflow's env vars / metastore come next
+    assert backend.get_variable("aws_missing") is None
+    assert counts() == (2, 1)
+    assert backend.get_variable("datacoves-missing") is None
+    assert counts() == (2, 2)
+    assert aws.calls == [
+        "GetSecretValue airflow/variables/aws_my_secret",
+        "GetSecretValue airflow/variables/aws_missing",
+    ]
+
+
+def test_aws_comes_first_when_both_stores_may_answer(aws, datacoves_api):
+    backend = DatacovesSecretsBackend(
+        aws_secrets_manager=aws_kwargs(aws, pattern="^(aws_|datacoves-)"),
+        api_endpoint=datacoves_api.url,
+        api_token=datacoves_api.token,
+        account="acme",
+        project=PROJECT,
+        environment=ENVIRONMENT,
+    )
+    before = len(secrets_requests(datacoves_api))
+    assert backend.get_variable("datacoves-both") == "from-aws"
+    assert len(secrets_requests(datacoves_api)) == before
+
+
+def test_formats_and_connections(aws, datacoves_api):
+    backend = make_backend(aws, datacoves_api)
+    assert json.loads(backend.get_variable("datacoves-settings")) == {"threads": 8, "tags": ["a", "b"]}
+    conn = backend.get_connection("datacoves-warehouse")
+    assert (conn.conn_type, conn.host, conn.login, conn.password, conn.schema) == (
+        "postgres",
+        "db.internal",
+        "loader",
+        "dc-conn-pass-77",
+        "raw",
+    )
+    conn = backend.get_connection("aws_warehouse")
+    assert (conn.host, conn.password) == ("aws-db", "aws-conn-pass-55")
+    assert backend.get_connection("plain_conn") is None
+
+
+def test_scopes_and_sharing(datacoves_api):
+    backend = make_backend(None, datacoves_api)
+    assert backend.get_variable("datacoves-scoped") == "environment-level"  # environment wins
+    assert backend.get_variable("datacoves-shared") == "project-level"
+    assert backend.get_variable("datacoves-private") is None  # not shared with stack services
+
+
+def test_values_are_registered_with_the_masker(aws, datacoves_api):
+    backend = make_backend(aws, datacoves_api)
+    backend.get_variable("aws_my_secret")
+    backend.get_connection("datacoves-warehouse")
+    text = "aws-value-9137 and dc-conn-pass-77"
+    assert redact(text) == "*** and ***"
+
+
+def test_cache(datacoves_api):
+    cached = make_backend(None, datacoves_api, cache_ttl_seconds=60)
+    uncached = make_backend(None, datacoves_api)
+    for backend, expected in ((cached, 1), (uncached, 2)):
+        before = secrets_requests(datacoves_api).count("datacoves-mayras_secret")
+        for _ in range(2):
+            assert backend.get_variable("datacoves-mayras_secret") == "dc-value-4821"
+        assert secrets_requests(datacoves_api).count("datacoves-mayras_secret") - before == expected
+
+
+def test_an_outage_refuses_datacoves_names_and_nothing_else():
+    backend = DatacovesSecretsBackend(
+        api_endpoint=f"http://127.0.0.1:{free_port()}",
+        api_token="tok-never-shown-31",
+        account="a",
+        project="p",
+        environment="e",
+    )
+    with pytest.raises(SecretsLookupRefused) as info:
+        backend.get_variable("datacoves-mayras_secret")
+    message = str(info.value)
+    assert "lives in the Datacoves secrets manager, which could not be read" in message
+    assert "tok-never-shown-31" not in message
+    assert backend.get_variable("plain_var") is None  # other names are not this store's business
+
+
+def test_a_wrong_token_refuses(datacoves_api):
+    backend = DatacovesSecretsBackend(
+        api_endpoint=datacoves_api.url,
+        api_token="wrong-token-xyz",
+        account="a",
+        project=PROJECT,
+        environment=ENVIRONMENT,
+    )
+    with pytest.raises(SecretsLookupRefused, match="401"):
+        backend.get_variable("datacoves-mayras_secret")
+
+
+def test_missing_configuration_is_named(monkeypatch):
+    for name in ("DATACOVES__API_ENDPOINT", "DATACOVES__API_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    backend = DatacovesSecretsBackend(account="a", project="p", environment="e")
+    with pytest.raises(SecretsLookupRefused, match="set DATACOVES__API_ENDPOINT, DATACOVES__API_TOKEN"):
+        backend.get_variable("datacoves-x")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"aws_secrets_manager": "^aws_"}, "aws_secrets_manager must be an object"),
+        (
+            {"aws_secrets_manager": {"variables_lookup_pattern": "(unclosed"}},
+            "aws_secrets_manager.variables_lookup_pattern='\\(unclosed' is not a regex",
+        ),
+        ({"cache_ttl_seconds": -1}, "cache_ttl_seconds must be a number >= 0"),
+        ({"datacoves_prefix": ""}, "datacoves_prefix must be a non-empty string"),
+    ],
+)
+def test_bad_backend_kwargs_are_named(kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=r"\[secrets\] backend_kwargs: " + message):
+        DatacovesSecretsBackend(**kwargs)
