@@ -68,39 +68,29 @@ __all__ = [
 
 AIRFLOW_V_3_0_PLUS: bool = Version(Version(AIRFLOW_VERSION).base_version) >= Version("3.0.0")
 
-#: Names ``airflow.providers.common.compat.sdk`` resolves for the running Airflow.
-_FROM_COMMON_COMPAT = frozenset(
-    {
-        "SET_DURING_EXECUTION",
-        "AirflowException",
-        "AirflowNotFoundException",
-        "AirflowSkipException",
-        "AirflowTaskTimeout",
-        "BaseHook",
-        "DecoratedOperator",
-        "TaskDecorator",
-        "conf",
-        "context_merge",
-        "context_to_airflow_vars",
-        "determine_kwargs",
-        "mask_secret",
-        "redact",
-        "task_decorator_factory",
-    }
-)
+#: Names ``airflow.providers.common.compat.sdk`` resolves for the running Airflow: all of
+#: ``__all__`` except those defined or resolved here.
+_FROM_COMMON_COMPAT = frozenset(__all__) - {
+    "AIRFLOW_VERSION",
+    "AIRFLOW_V_3_0_PLUS",
+    "BaseSecretsBackend",
+    "Context",
+    "SecretsLookupRefused",
+    "new_dag_bag",
+}
+
+
+class SecretsLookupRefusedOnAirflow2(PermissionError):
+    """What ``SecretsLookupRefused`` is on Airflow 2.11, which logs any backend error and searches
+    on (see docs/secrets.md)."""
 
 
 def _secrets_lookup_refused() -> type[Exception]:
     try:  # Airflow 3 (task SDK >= 1.2.2): a backend raises it to stop the search ("authoritative deny")
         from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
-
-        return AirflowSecretsBackendAccessDenied
-    except ImportError:  # Airflow 2.11 logs any backend error and searches on; the name still reads well
-
-        class SecretsLookupRefused(PermissionError):
-            """A secrets backend could not give a value it is responsible for (see docs/secrets.md)."""
-
-        return SecretsLookupRefused
+    except ImportError:
+        return SecretsLookupRefusedOnAirflow2
+    return AirflowSecretsBackendAccessDenied
 
 
 def __getattr__(name: str) -> Any:
