@@ -29,6 +29,10 @@ def get_provider_info() -> dict[str, Any]:
                 "class-name": "datacoves_airflow_provider.decorators.dbt.datacoves_dbt_task",
             },
         ],
+        "notifications": [
+            "datacoves_airflow_provider.notifiers.ms_teams.MSTeamsNotifier",
+            "datacoves_airflow_provider.notifiers.slack.SlackNotifier",
+        ],
         "secrets-backends": ["datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend"],
         "config": {
             "datacoves": {

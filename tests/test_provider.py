@@ -43,6 +43,13 @@ def test_provider_info_is_valid_and_registers_only_what_exists():
     for dotted in info["secrets-backends"]:
         module, _, name = dotted.rpartition(".")
         assert issubclass(getattr(importlib.import_module(module), name), object)
+    for dotted in info["notifications"]:
+        module, _, name = dotted.rpartition(".")
+        assert callable(getattr(importlib.import_module(module), name))
+    assert info["notifications"] == [
+        "datacoves_airflow_provider.notifiers.ms_teams.MSTeamsNotifier",
+        "datacoves_airflow_provider.notifiers.slack.SlackNotifier",
+    ]
     assert info["secrets-backends"] == ["datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend"]
 
 
@@ -55,9 +62,11 @@ def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
     wheel = next(tmp_path.glob("*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert top == {"datacoves_airflow_provider", "operators"}
+    assert top == {"datacoves_airflow_provider", "operators", "notifiers"}
     assert "datacoves_airflow_provider/py.typed" in names
     assert {"operators/datacoves/bash.py", "operators/datacoves/dbt.py"} <= set(names)
+    assert {"notifiers/datacoves/ms_teams.py", "notifiers/datacoves/slack.py"} <= set(names)
+    assert "notifiers/__init__.py" not in names and "operators/__init__.py" not in names  # namespace packages
     assert not any(n.split("/")[0] in {"secrets", "testing", "decorators"} for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -73,7 +82,9 @@ def test_importing_our_modules_pulls_no_heavy_dependency():
         "import datacoves_airflow_provider.operators.dbt_retry, datacoves_airflow_provider.hooks.dbt_api\n"
         "import datacoves_airflow_provider.hooks.dbt_artifact_store\n"
         "import datacoves_airflow_provider.secrets.datacoves, datacoves_airflow_provider.hooks.datacoves_secrets\n"
-        "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake', 'numpy', 'yaml', 'dbt')\n"
+        "import datacoves_airflow_provider.notifiers.ms_teams, datacoves_airflow_provider.notifiers.slack\n"
+        "import notifiers.datacoves.ms_teams, notifiers.datacoves.slack, datacoves_airflow_provider.hooks.ms_teams_webhook\n"
+        "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake', 'numpy', 'yaml', 'dbt', 'slack_sdk')\n"
         "print([m for m in set(sys.modules) - before if m.split('.')[0] in heavy or m in heavy])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

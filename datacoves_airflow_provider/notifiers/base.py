@@ -1,0 +1,200 @@
+"""The part every Datacoves alert notifier shares: arguments, templating, and never failing the
+callback it runs in.
+
+A subclass says how to deliver an :class:`~datacoves_airflow_provider.notifiers.alert_card.AlertCard`
+(``send``). Calling the notifier (what Airflow does with a callback) renders ``message``,
+``title``, ``subtitle``, ``button_text`` and ``button_url`` on a copy of the notifier, builds the
+card from the context and sends it; any error is logged and swallowed, so an alert can never change
+a task's or DAG run's state. ``notify`` (Airflow's notifier API) does the same but lets errors
+propagate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.notifiers.alert_card import EVENTS, AlertCard, alert_card
+
+__all__ = ["AlertNotifier", "callback_context"]
+
+
+def callback_context(args: tuple[Any, ...]) -> Mapping[str, Any]:
+    """The context of a callback call: ``(context,)`` for task and DAG callbacks; Airflow 2's
+    SLA-miss callbacks pass ``(dag, task_list, blocking_task_list, slas, blocking_tis)``.
+
+    :param args: the positional arguments Airflow called the callback with.
+    """
+    if len(args) == 1:
+        return args[0]
+    names: tuple[str, ...]
+    if len(args) == 5:
+        names = ("dag", "task_list", "blocking_task_list", "slas", "blocking_tis")
+    elif len(args) == 4:
+        names = ("dag", "task_list", "blocking_task_list", "blocking_tis")
+    else:
+        raise TypeError(f"a callback gets a context, or the 5 SLA-miss arguments; got {len(args)} arguments")
+    context = dict(zip(names, args, strict=True))
+    context.setdefault("slas", [])
+    return context
+
+
+class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
+    """Base class of the Datacoves alert notifiers (Teams, Slack).
+
+    :param connection_id: the Airflow connection holding the webhook; tried as given, then
+        upper-cased with underscores (``ms teams`` / ``ms_teams`` -> ``MS_TEAMS``), the name
+        Datacoves gives an integration's connection.
+    :param message: the body (Jinja-templated from the callback context); default: a sentence
+        naming the DAG, task and outcome.
+    :param theme_color: an Adaptive Card colour name (``good``, ``warning``, ``attention``,
+        ``accent``, ``default``, ``dark``, ``light``) or a hex colour (``FF0000``); default: by
+        outcome (good, attention, warning).
+    :param title: the heading (templated); default: DAG, task and outcome.
+    :param subtitle: the line under the heading (templated); default: the run id.
+    :param button_text: the button's label (templated).
+    :param button_url: the button's link (templated); default: the task try's log page in this
+        Airflow's UI (the DAG run's page for DAG callbacks without a task instance).
+    :param color: the older spelling of ``theme_color`` (dbt-coves YAML uses ``color:``).
+    :param event: force the outcome reported (``success``, ``failure``, ``retry``, ``sla_miss``)
+        instead of reading it from the context.
+    """
+
+    template_fields = ("message", "title", "subtitle", "button_text", "button_url")
+    #: The name used in log lines ("MS Teams", "Slack").
+    channel_name = "webhook"
+    default_connection_id = "webhook"
+
+    def __init__(
+        self,
+        *,
+        connection_id: str | None = None,
+        message: str | None = None,
+        theme_color: str | None = None,
+        title: str | None = None,
+        subtitle: str | None = None,
+        button_text: str = "View Log",
+        button_url: str | None = None,
+        color: str | None = None,
+        event: str | None = None,
+    ) -> None:
+        super().__init__()
+        if event is not None and event not in EVENTS:
+            raise ValueError(f"event must be one of {', '.join(EVENTS)}, not {event!r}")
+        self.connection_id = connection_id or self.default_connection_id
+        self.message = message
+        self.theme_color = theme_color or color
+        self.title = title
+        self.subtitle = subtitle
+        self.button_text = button_text
+        self.button_url = button_url
+        self.event = event
+
+    def build_card(self, context: Mapping[str, Any]) -> AlertCard:
+        """The card for ``context``, from this notifier's (already rendered) texts.
+
+        :param context: the callback context.
+        """
+        return alert_card(
+            context,
+            event=self.event,
+            message=self.message,
+            title=self.title,
+            subtitle=self.subtitle,
+            theme_color=self.theme_color,
+            button_text=self.button_text,
+            button_url=self.button_url,
+        )
+
+    def send(self, card: AlertCard) -> None:
+        """Deliver ``card``; raise when it was not accepted.
+
+        :param card: the alert.
+        """
+        raise NotImplementedError
+
+    def notify(self, context: Any) -> None:
+        """Build the card for ``context`` and send it (errors propagate; ``__call__`` swallows them).
+
+        :param context: the callback context (templated fields already rendered).
+        """
+        self.send(self.build_card(context))
+
+    async def async_notify(self, context: Any) -> None:
+        """:meth:`notify` in a worker thread, for Airflow 3's triggerer (deadline alerts).
+
+        :param context: the callback context.
+        """
+        import asyncio
+
+        await asyncio.to_thread(self.notify, context)
+
+    def _render(self, template: Any, context: Any, dag: Any = None) -> Any:
+        # always to a string (our fields are texts); never asks the context's DAG, which may be a
+        # SerializedDAG without rendering options
+        return super(compat.BaseNotifier, self)._render(template, context, None)
+
+    def __call__(self, *args: Any) -> None:
+        """Send the alert for a callback; log, never raise, when that fails.
+
+        The templated fields are rendered on a copy, so one notifier instance serves any number of
+        callbacks (a DAG's ``default_args``, lists, retries in one process) with fresh templates.
+
+        :param args: what Airflow passes to callbacks: the context, or Airflow 2's five SLA-miss
+            arguments.
+        """
+        where = "?"
+        try:
+            context = callback_context(args)
+            where = _describe(context)
+            rendered = copy.copy(self)
+            # Airflow 3.3's `dags test` hands DAG callbacks a SerializedDAG, which has no template
+            # environment: fall back to Airflow's default sandboxed one
+            dag = context.get("dag")
+            env_dag = dag if callable(getattr(dag, "get_template_env", None)) else None
+            try:
+                rendered.render_template_fields(context, jinja_env=self.get_template_env(dag=env_dag))  # type: ignore[arg-type]
+            except Exception as err:  # jinja2.UndefinedError: e.g. {{ ts }} in Airflow 3's dag-processor,
+                # whose DAG callbacks get only dag, run_id and reason. Send the alert anyway.
+                self.log.warning(
+                    "%s alert: %s; rendering with missing values left empty", self.channel_name, err
+                )
+                rendered = copy.copy(self)
+                rendered.render_template_fields(context, jinja_env=self.get_template_env(dag=None))  # type: ignore[arg-type]
+            rendered.notify(context)
+            self.log.info(
+                "%s alert sent (connection %s) for %s", self.channel_name, self.connection_id, where
+            )
+        except Exception as err:
+            self.log.error(
+                "%s alert for %s was not sent (connection %s): %s. The task and DAG run states are "
+                "not affected.",
+                self.channel_name,
+                where,
+                self.connection_id,
+                _safe_error(err),
+            )
+
+
+def _describe(context: Mapping[str, Any]) -> str:
+    dag = context.get("dag")
+    ti = context.get("ti") or context.get("task_instance")
+    parts = [f"DAG {getattr(dag, 'dag_id', '?')}"]
+    task_id = getattr(ti, "task_id", None)
+    if task_id and "reason" not in context:
+        parts.append(f"task {task_id}")
+    run_id = getattr(ti, "run_id", None) or context.get("run_id")
+    if run_id:
+        parts.append(f"run {run_id}")
+    return ", ".join(parts)
+
+
+def _safe_error(err: BaseException) -> str:
+    """The error as text, passed through the secrets masker (a requests error quotes the URL)."""
+    text = f"{type(err).__name__}: {err}"
+    with contextlib.suppress(Exception):
+        text = str(compat.redact(text))
+    return text[:2000]

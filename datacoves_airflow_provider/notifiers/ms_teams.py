@@ -1,0 +1,258 @@
+"""``MSTeamsNotifier``: DAG and task alerts in a Microsoft Teams channel, with a "View Log" button.
+
+.. code-block:: python
+
+    from notifiers.datacoves.ms_teams import MSTeamsNotifier
+
+    @dag(on_failure_callback=MSTeamsNotifier(message="DAG {{ dag.dag_id }} failed"), ...)
+
+Use it as ``on_success_callback``, ``on_failure_callback``, ``on_retry_callback`` of a DAG or a
+task (alone or in a list) and, on Airflow 2, as ``sla_miss_callback``. ``inform_success``,
+``inform_failure``, ``inform_retry`` and ``inform_sla_miss`` are plain callables for the same
+(``functools.partial(inform_failure, connection_id="MS_TEAMS")``). The card is built as data and
+serialised once; see docs/notifications.md.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from datacoves_airflow_provider.hooks.ms_teams_webhook import CONNECTOR, WORKFLOWS, MSTeamsWebhookHook
+from datacoves_airflow_provider.notifiers.alert_card import AlertCard
+from datacoves_airflow_provider.notifiers.base import AlertNotifier
+
+__all__ = [
+    "MSTeamsNotifier",
+    "adaptive_card",
+    "inform_failure",
+    "inform_retry",
+    "inform_sla_miss",
+    "inform_success",
+    "message_card",
+    "workflows_payload",
+]
+
+ADAPTIVE_CARD_VERSION = "1.4"
+
+
+def adaptive_card(card: AlertCard) -> dict[str, Any]:
+    """The alert as an Adaptive Card (what Teams Workflows webhooks show).
+
+    :param card: the alert.
+    """
+    body: list[dict[str, Any]] = [
+        {
+            "type": "TextBlock",
+            "text": card.title,
+            "size": "Large",
+            "weight": "Bolder",
+            "color": card.color,
+            "wrap": True,
+        }
+    ]
+    if card.subtitle:
+        body.append(
+            {"type": "TextBlock", "text": card.subtitle, "isSubtle": True, "spacing": "None", "wrap": True}
+        )
+    body.append({"type": "TextBlock", "text": card.message, "wrap": True})
+    body.append({"type": "FactSet", "facts": [{"title": name, "value": value} for name, value in card.facts]})
+    if card.exception:
+        body.append(
+            {
+                "type": "Container",
+                "style": "attention" if card.event == "failure" else "warning",
+                "items": [
+                    {"type": "TextBlock", "text": card.exception, "fontType": "Monospace", "wrap": True}
+                ],
+            }
+        )
+    result: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": ADAPTIVE_CARD_VERSION,
+        "fallbackText": f"{card.title}: {card.message}"[:1000],
+        "body": body,
+    }
+    if card.button_url:
+        result["actions"] = [{"type": "Action.OpenUrl", "title": card.button_text, "url": card.button_url}]
+    return result
+
+
+def workflows_payload(card: AlertCard) -> dict[str, Any]:
+    """The Adaptive Card in the envelope Teams Workflows webhooks take.
+
+    :param card: the alert.
+    """
+    return {
+        "type": "message",
+        "attachments": [
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": adaptive_card(card),
+            }
+        ],
+    }
+
+
+def message_card(card: AlertCard) -> dict[str, Any]:
+    """The alert as a legacy MessageCard (Office 365 connector webhooks), with a hex theme colour.
+
+    :param card: the alert.
+    """
+    section: dict[str, Any] = {
+        "activityTitle": card.title,
+        "activitySubtitle": card.subtitle,
+        "text": card.message,
+        "facts": [{"name": name, "value": value} for name, value in card.facts],
+        "markdown": False,
+    }
+    sections = [section]
+    if card.exception:
+        sections.append({"text": card.exception, "markdown": False})
+    result: dict[str, Any] = {
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": card.title[:200],
+        "themeColor": card.color_hex,
+        "title": card.title,
+        "sections": sections,
+    }
+    if card.button_url:
+        result["potentialAction"] = [
+            {
+                "@type": "OpenUri",
+                "name": card.button_text,
+                "targets": [{"os": "default", "uri": card.button_url}],
+            }
+        ]
+    return result
+
+
+class MSTeamsNotifier(AlertNotifier):
+    """Posts an alert card to the Teams webhook of an Airflow connection.
+
+    :param connection_id: the connection holding the webhook URL (default ``ms_teams``; tried as
+        given, then upper-cased with underscores: ``MS_TEAMS``, the name Datacoves gives an
+        ``ms teams`` integration).
+    :param message: the body (Jinja-templated from the callback context).
+    :param theme_color: an Adaptive Card colour name (good, warning, attention, accent, default,
+        dark, light) or a hex colour (mapped to the nearest name on Workflows cards, kept as is on
+        connector cards); default: by outcome.
+    :param title: the heading (templated).
+    :param subtitle: the line under the heading (templated).
+    :param button_text: the button's label (default ``View Log``).
+    :param button_url: the button's link; default: the task try's log in this Airflow's UI.
+    :param webhook_kind: ``workflows`` (Adaptive Card) or ``connector`` (MessageCard); default: the
+        connection's ``webhook_kind`` extra, else read from the URL.
+    :param color: the older spelling of ``theme_color`` (dbt-coves YAML).
+    :param event: force the outcome reported (success, failure, retry, sla_miss).
+    :param timeout: seconds per HTTP attempt.
+    :param retries: further attempts after connection errors, 429 and 5xx answers.
+    """
+
+    channel_name = "MS Teams"
+    default_connection_id = "ms_teams"
+
+    def __init__(
+        self,
+        *,
+        connection_id: str = "ms_teams",
+        message: str | None = None,
+        theme_color: str | None = None,
+        title: str | None = None,
+        subtitle: str | None = None,
+        button_text: str = "View Log",
+        button_url: str | None = None,
+        webhook_kind: str | None = None,
+        color: str | None = None,
+        event: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+    ) -> None:
+        super().__init__(
+            connection_id=connection_id,
+            message=message,
+            theme_color=theme_color,
+            title=title,
+            subtitle=subtitle,
+            button_text=button_text,
+            button_url=button_url,
+            color=color,
+            event=event,
+        )
+        if webhook_kind not in (None, WORKFLOWS, CONNECTOR):
+            raise ValueError(
+                f"webhook_kind must be {WORKFLOWS!r}, {CONNECTOR!r} or None, not {webhook_kind!r}"
+            )
+        self.webhook_kind = webhook_kind
+        self.timeout = timeout
+        self.retries = retries
+
+    @cached_property
+    def hook(self) -> MSTeamsWebhookHook:
+        """The webhook hook (no connection is read until a message is sent)."""
+        return MSTeamsWebhookHook(
+            connection_id=self.connection_id,
+            webhook_kind=self.webhook_kind,
+            timeout=self.timeout,
+            retries=self.retries,
+        )
+
+    def payload(self, card: AlertCard, kind: str) -> dict[str, Any]:
+        """The JSON document for a webhook of ``kind``.
+
+        :param card: the alert.
+        :param kind: ``workflows`` or ``connector``.
+        """
+        return message_card(card) if kind == CONNECTOR else workflows_payload(card)
+
+    def send(self, card: AlertCard) -> None:
+        """Post ``card`` to the connection's webhook, in the format its kind takes.
+
+        :param card: the alert.
+        """
+        _, _, kind = self.hook.resolve()
+        self.hook.send(self.payload(card, kind))
+
+
+def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    MSTeamsNotifier(**{"event": event, **kwargs})(*args)
+
+
+def inform_success(*args: Any, **kwargs: Any) -> None:
+    """Callback: a success card. ``on_success_callback=inform_success`` (connection ``ms_teams``)
+    or ``partial(inform_success, connection_id="MS_TEAMS", message="...")``.
+
+    :param args: the callback context.
+    :param kwargs: :class:`MSTeamsNotifier` arguments (``connection_id``, ``message``, ``color``...).
+    """
+    _inform("success", args, kwargs)
+
+
+def inform_failure(*args: Any, **kwargs: Any) -> None:
+    """Callback: a failure card (with the exception).
+
+    :param args: the callback context.
+    :param kwargs: :class:`MSTeamsNotifier` arguments.
+    """
+    _inform("failure", args, kwargs)
+
+
+def inform_retry(*args: Any, **kwargs: Any) -> None:
+    """Callback: a retry card (with the exception and the try number).
+
+    :param args: the callback context.
+    :param kwargs: :class:`MSTeamsNotifier` arguments.
+    """
+    _inform("retry", args, kwargs)
+
+
+def inform_sla_miss(*args: Any, **kwargs: Any) -> None:
+    """Callback: an SLA-miss card (Airflow 2's ``sla_miss_callback``; Airflow 3 has no SLAs).
+
+    :param args: the callback's arguments (``dag, task_list, blocking_task_list, slas, blocking_tis``).
+    :param kwargs: :class:`MSTeamsNotifier` arguments.
+    """
+    _inform("sla_miss", args, kwargs)

@@ -1,0 +1,202 @@
+"""``SlackNotifier``: the same alert as ``MSTeamsNotifier``, in a Slack channel.
+
+Same arguments, same card content and "View Log" button, so a team switches channel by changing
+one import (``notifiers.datacoves.ms_teams`` -> ``notifiers.datacoves.slack``) and the connection
+id. Sent through the Slack provider's ``SlackWebhookHook`` (a Slack Incoming Webhook connection:
+``password`` holds the token ``T000/B000/XXX`` with ``host`` the endpoint, default
+``hooks.slack.com/services``, or ``password`` holds the whole webhook URL).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.hooks.ms_teams_webhook import connection_id_candidates
+from datacoves_airflow_provider.notifiers.alert_card import AlertCard, truncate
+from datacoves_airflow_provider.notifiers.base import AlertNotifier
+
+__all__ = [
+    "SlackNotifier",
+    "inform_failure",
+    "inform_retry",
+    "inform_sla_miss",
+    "inform_success",
+    "slack_message",
+]
+
+
+def _escape(text: str) -> str:
+    """Slack mrkdwn needs only ``&``, ``<`` and ``>`` escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _plain(text: str, limit: int) -> dict[str, Any]:
+    return {"type": "plain_text", "text": truncate(text, limit)[:limit] or " ", "emoji": True}
+
+
+def slack_message(card: AlertCard) -> dict[str, Any]:
+    """The alert as a Slack message: Block Kit blocks in an attachment of the theme colour, with
+    the title as the notification text.
+
+    :param card: the alert.
+    """
+    blocks: list[dict[str, Any]] = [{"type": "header", "text": _plain(card.title, 150)}]
+    if card.subtitle:
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": _escape(card.subtitle)[:3000]}]}
+        )
+    blocks.append(
+        {"type": "section", "text": {"type": "mrkdwn", "text": _escape(truncate(card.message, 2900))}}
+    )
+    fields = [
+        {"type": "mrkdwn", "text": f"*{name}*\n{_escape(value)}"[:2000]} for name, value in card.facts[:10]
+    ]
+    blocks.append({"type": "section", "fields": fields})
+    if card.exception:
+        text = _escape(truncate(card.exception, 2800)).replace("```", "'''")
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"```{text}```"}})
+    if card.button_url:
+        button: dict[str, Any] = {
+            "type": "button",
+            "text": _plain(card.button_text, 75),
+            "url": card.button_url,
+        }
+        if card.event == "failure":
+            button["style"] = "danger"
+        blocks.append({"type": "actions", "elements": [button]})
+    return {
+        "text": truncate(f"{card.title}: {card.message}", 3000),
+        "attachments": [{"color": f"#{card.color_hex}", "blocks": blocks}],
+    }
+
+
+class SlackNotifier(AlertNotifier):
+    """Posts an alert to the Slack Incoming Webhook of an Airflow connection.
+
+    :param connection_id: the Slack webhook connection (default ``slack``; tried as given, then
+        upper-cased with underscores: ``SLACK``, ``SLACK_NOTIFICATIONS``...).
+    :param message: the body (Jinja-templated from the callback context).
+    :param theme_color: a colour name (good, warning, attention, accent, ...) or hex colour: the
+        attachment's side bar.
+    :param title: the heading (templated).
+    :param subtitle: the line under the heading (templated).
+    :param button_text: the button's label (default ``View Log``).
+    :param button_url: the button's link; default: the task try's log in this Airflow's UI.
+    :param color: the older spelling of ``theme_color``.
+    :param event: force the outcome reported (success, failure, retry, sla_miss).
+    :param timeout: seconds per HTTP attempt.
+    :param retries: further attempts after connection errors, 429 and 5xx answers.
+    """
+
+    channel_name = "Slack"
+    default_connection_id = "slack"
+
+    def __init__(
+        self,
+        *,
+        connection_id: str = "slack",
+        message: str | None = None,
+        theme_color: str | None = None,
+        title: str | None = None,
+        subtitle: str | None = None,
+        button_text: str = "View Log",
+        button_url: str | None = None,
+        color: str | None = None,
+        event: str | None = None,
+        timeout: int = 30,
+        retries: int = 3,
+    ) -> None:
+        super().__init__(
+            connection_id=connection_id,
+            message=message,
+            theme_color=theme_color,
+            title=title,
+            subtitle=subtitle,
+            button_text=button_text,
+            button_url=button_url,
+            color=color,
+            event=event,
+        )
+        self.timeout = timeout
+        self.retries = retries
+
+    def _connection_id(self) -> str:
+        tried = connection_id_candidates(self.connection_id)
+        for conn_id in tried:
+            try:
+                compat.BaseHook.get_connection(conn_id)
+            except compat.AirflowNotFoundException:
+                continue
+            return conn_id
+        raise compat.AirflowNotFoundException(
+            f"no Airflow connection {' or '.join(repr(c) for c in tried)} holds the Slack webhook"
+        )
+
+    def send(self, card: AlertCard) -> None:
+        """Post ``card`` through ``SlackWebhookHook`` (which raises unless Slack answers 200).
+
+        :param card: the alert.
+        """
+        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+        from slack_sdk.http_retry.builtin_handlers import (
+            ConnectionErrorRetryHandler,
+            RateLimitErrorRetryHandler,
+            ServerErrorRetryHandler,
+        )
+
+        hook = SlackWebhookHook(
+            slack_webhook_conn_id=self._connection_id(),
+            timeout=self.timeout,
+            retry_handlers=[
+                ConnectionErrorRetryHandler(max_retry_count=self.retries),
+                RateLimitErrorRetryHandler(max_retry_count=self.retries),
+                ServerErrorRetryHandler(max_retry_count=self.retries),
+            ],
+        )
+        url = hook.client.url  # read from the connection; register it with the masker before any log
+        compat.mask_secret(url)
+        token = url.rstrip("/").rsplit("/services/", 1)[-1]
+        if token and token != url:
+            compat.mask_secret(token)
+        hook.send_dict(slack_message(card))
+
+
+def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    SlackNotifier(**{"event": event, **kwargs})(*args)
+
+
+def inform_success(*args: Any, **kwargs: Any) -> None:
+    """Callback: a success message (``partial(inform_success, connection_id="SLACK_NOTIFICATIONS")``).
+
+    :param args: the callback context.
+    :param kwargs: :class:`SlackNotifier` arguments.
+    """
+    _inform("success", args, kwargs)
+
+
+def inform_failure(*args: Any, **kwargs: Any) -> None:
+    """Callback: a failure message (with the exception).
+
+    :param args: the callback context.
+    :param kwargs: :class:`SlackNotifier` arguments.
+    """
+    _inform("failure", args, kwargs)
+
+
+def inform_retry(*args: Any, **kwargs: Any) -> None:
+    """Callback: a retry message.
+
+    :param args: the callback context.
+    :param kwargs: :class:`SlackNotifier` arguments.
+    """
+    _inform("retry", args, kwargs)
+
+
+def inform_sla_miss(*args: Any, **kwargs: Any) -> None:
+    """Callback: an SLA-miss message (Airflow 2's ``sla_miss_callback``).
+
+    :param args: the callback's arguments.
+    :param kwargs: :class:`SlackNotifier` arguments.
+    """
+    _inform("sla_miss", args, kwargs)
