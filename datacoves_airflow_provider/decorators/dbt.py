@@ -33,11 +33,8 @@ class _DatacovesDbtDecoratedOperator(CommandDecoratedOperator, DatacovesDbtOpera
         super().__init__(**kwargs)
         expected = (self.op_kwargs or {}).get(EXPECTED_FILES)
         if isinstance(expected, (list, tuple)) and all(isinstance(f, str) for f in expected):
-            never = [
-                f
-                for f in expected
-                if not reduce_expected_files([f], sorted(self.artifacts.downloaded_names()))
-            ]
+            downloadable = reduce_expected_files(expected, sorted(self.artifacts.downloaded_names()))
+            never = [f for f in expected if f not in downloadable]
             if never:
                 raise ValueError(
                     f"Task {self.task_id!r}: expected_files lists {', '.join(never)}, which this task never "

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from datacoves_airflow_provider.hooks.atomic_file import atomic_destination
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.hooks.http_session import retrying_session
 
@@ -172,15 +173,9 @@ class DbtApiClient:
         )
         if response is None:
             return False
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        partial = destination.with_name(f".{destination.name}.partial")
-        try:
-            with response, partial.open("wb") as handle:
-                for chunk in response.iter_content(chunk_size=1 << 20):
-                    handle.write(chunk)
-            partial.replace(destination)
-        finally:
-            partial.unlink(missing_ok=True)
+        with response, atomic_destination(destination) as partial, partial.open("wb") as handle:
+            for chunk in response.iter_content(chunk_size=1 << 20):
+                handle.write(chunk)
         return True
 
     def delete(self, filename: str, *, tag: str | None = None, scope: str = "environment") -> bool:

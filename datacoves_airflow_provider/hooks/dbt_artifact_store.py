@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlparse
+
+from datacoves_airflow_provider.hooks.atomic_file import atomic_destination
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
@@ -132,12 +133,14 @@ class LocalArtifactStore:
         stored = self.root / key.path
         if not stored.is_file():
             return False
-        _copy_into_place(stored, destination)
+        with atomic_destination(destination) as partial:
+            shutil.copyfile(stored, partial)
         return True
 
     def upload(self, key: ArtifactKey, source: Path) -> None:
         """See :meth:`ArtifactStore.upload`."""
-        _copy_into_place(source, self.root / key.path)
+        with atomic_destination(self.root / key.path) as partial:
+            shutil.copyfile(source, partial)
 
 
 class S3ArtifactStore:
@@ -171,17 +174,13 @@ class S3ArtifactStore:
         """See :meth:`ArtifactStore.download`."""
         from botocore.exceptions import ClientError
 
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        partial = destination.with_name(f".{destination.name}.partial")
         try:
-            self._s3().download_file(self.bucket, self._object_key(key), str(partial))
-            partial.replace(destination)
+            with atomic_destination(destination) as partial:
+                self._s3().download_file(self.bucket, self._object_key(key), str(partial))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return False
             raise
-        finally:
-            partial.unlink(missing_ok=True)
         return True
 
     def upload(self, key: ArtifactKey, source: Path) -> None:
@@ -231,19 +230,6 @@ class DbtApiArtifactStore:
         self.client.upload(
             self.filename(key), source, tag=key.tag, is_manifest=os.path.basename(key.name) == "manifest.json"
         )
-
-
-def _copy_into_place(source: Path, destination: Path) -> None:
-    """Copy via a temporary file in the destination folder, then rename: no reader sees half a file."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, partial = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    try:
-        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-        os.replace(partial, destination)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
 
 
 def artifact_store_from_config() -> ArtifactStore:

@@ -174,7 +174,8 @@ class DatacovesDbtOperator(DatacovesBashOperator):
     def run_in_repository(self, staged: StagedRepository, context: Context) -> Any:
         env = self.build_env(staged, context)
         project = self.resolve_project_dir(staged, env)
-        transfer = self.artifact_transfer(project, env, context)
+        run_results = self.run_results_path(project, env)
+        transfer = self.artifact_transfer(project, run_results.parent, context)
         found = transfer.download() if transfer is not None else []
         command = self.resolve_command(context, found)
         env.update(self.profile_env(staged, env))
@@ -193,7 +194,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         finally:
             if transfer is not None:
                 transfer.upload(written_after=started)
-        summary = read_run_summary(self.run_results_path(project, env), written_after=started)
+        summary = read_run_summary(run_results, written_after=started)
         if summary is not None:
             summary = cast("dict[str, Any]", redact(summary))  # dbt's messages could quote a secret
             self.log.info("%s", format_summary(summary))
@@ -203,14 +204,12 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             raise AirflowException(self.failure_message(result.exit_code, summary))
         return summary if summary is not None else self.output_processor(result.output)
 
-    def artifact_transfer(
-        self, project: Path, env: Mapping[str, str], context: Context
-    ) -> ArtifactTransfer | None:
+    def artifact_transfer(self, project: Path, target_dir: Path, context: Context) -> ArtifactTransfer | None:
         """This try's artifact transfers, or None without ``dbt_api_enabled``. A misconfigured
         store fails here, before dbt runs (see :mod:`~datacoves_airflow_provider.operators.dbt_artifacts`).
 
         :param project: the dbt project folder.
-        :param env: the command's environment.
+        :param target_dir: dbt's target folder (where it writes run_results.json).
         :param context: the task context.
         """
         if not self.artifacts.enabled:
@@ -243,7 +242,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             scope=scope,
             upload_tag=tag,
             project=project,
-            target_dir=self.run_results_path(project, env).parent,
+            target_dir=target_dir,
             log=self.log,
         )
 

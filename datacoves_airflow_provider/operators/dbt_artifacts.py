@@ -196,7 +196,6 @@ class ArtifactOptions:
         if self.download_sources_json:
             names.add(SOURCES_JSON)
         names.update(self.download_additional_files)
-        names.update(os.path.basename(p) for p in self.download_additional_files)
         return names
 
 
