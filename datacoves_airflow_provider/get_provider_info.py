@@ -28,6 +28,12 @@ def get_provider_info() -> dict[str, Any]:
                 "name": "datacoves_dbt",
                 "class-name": "datacoves_airflow_provider.decorators.dbt.datacoves_dbt_task",
             },
+            {
+                "name": "datacoves_airflow_db_sync",
+                "class-name": (
+                    "datacoves_airflow_provider.decorators.data_sync.datacoves_airflow_db_sync_task"
+                ),
+            },
         ],
         "notifications": [
             "datacoves_airflow_provider.notifiers.ms_teams.MSTeamsNotifier",

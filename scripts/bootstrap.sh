@@ -2,7 +2,9 @@
 # Build the virtualenvs from the committed lock files: .venvs/af3 (newest Airflow 3.x),
 # .venvs/af2 (Airflow 2.11) and .venvs/dbt (dbt-core 1.11 + adapters + fakesnow, for tests; no Airflow,
 # and our package is not installed there). Needs only python3 with pip; installs uv if it is missing.
-# Usage: scripts/bootstrap.sh [af3|af2|dbt]...   (default: all three)
+# .venvs/bench (dlt and DuckDB for bench/db_sync.py's baselines; never a dependency of the package) is
+# built on request only.
+# Usage: scripts/bootstrap.sh [af3|af2|dbt|bench]...   (default: af3 af2 dbt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -15,11 +17,14 @@ lines=("$@"); [ ${#lines[@]} -gt 0 ] || lines=(af3 af2 dbt)
 for line in "${lines[@]}"; do
   case "$line" in af3) lock=requirements/airflow3.lock ;; af2) lock=requirements/airflow2.lock ;;
     dbt) lock=requirements/dbt.lock ;;
-    *) echo "unknown venv line '$line' (use af3, af2 or dbt)" >&2; exit 2 ;; esac
+    bench) lock=requirements/bench.lock ;;
+    *) echo "unknown venv line '$line' (use af3, af2, dbt or bench)" >&2; exit 2 ;; esac
   venv=".venvs/$line"
   [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python "$("$PYTHON" -c 'import sys; print(sys.executable)')" "$venv"
-  VIRTUAL_ENV="$venv" "$UV" pip sync --quiet "$lock"
-  if [ "$line" = dbt ]; then
+  VIRTUAL_ENV="$venv" "$UV" pip sync --quiet --compile-bytecode "$lock"
+  if [ "$line" = bench ]; then
+    echo "$venv ready: $("$venv/bin/python" -c 'import dlt, duckdb; print("dlt", dlt.__version__, "duckdb", duckdb.__version__)')"
+  elif [ "$line" = dbt ]; then
     echo "$venv ready: $("$venv/bin/python" -c 'import dbt.version; print("dbt-core", dbt.version.__version__)')"
   else
     VIRTUAL_ENV="$venv" "$UV" pip install --quiet --no-deps -e .

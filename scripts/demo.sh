@@ -4,6 +4,8 @@
 #   datacoves_sample_dag  @task.datacoves_bash runs a Python script from the repository
 #   my_sample_dag         @task.datacoves_dbt runs `dbt build` (dbt deps first) with a temporary
 #                         profile built from the Airflow connection `main`, here a DuckDB file
+#   airflow_db_sync_local @task.datacoves_airflow_db_sync copies every table of Airflow's own
+#                         database (these runs included) into another DuckDB file
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh af3 dbt
@@ -15,9 +17,10 @@ export AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV="$PWD/.venvs/dbt"   # on Datacoves
 export DATACOVES__REPO_PATH="$PWD/example_dags/demo_repo"
 export DATACOVES__DBT_HOME="$DATACOVES__REPO_PATH/transform"
 export AIRFLOW_CONN_MAIN="{\"conn_type\": \"duckdb\", \"host\": \"$PWD/.demo/warehouse.duckdb\"}"
+export AIRFLOW_CONN_AIRFLOW_WAREHOUSE="{\"conn_type\": \"duckdb\", \"host\": \"$PWD/.demo/airflow_db.duckdb\"}"
 export DO_NOT_TRACK=1 PYTHONWARNINGS=ignore
 mkdir -p "$AIRFLOW_HOME"
-rm -f .demo/warehouse.duckdb
+rm -f .demo/warehouse.duckdb .demo/airflow_db.duckdb
 .venvs/af3/bin/airflow db migrate >/dev/null
 
 run_state() {
@@ -43,5 +46,15 @@ rows = duckdb.connect('.demo/warehouse.duckdb', read_only=True).execute(
     'select customer_id, credit_limit from personal_loans order by customer_id').fetchall()
 print('personal_loans in .demo/warehouse.duckdb:', rows)"
 
-echo "== DAG run states: datacoves_sample_dag=$bash_state my_sample_dag=$dbt_state"
-[ "$bash_state" = "success" ] && [ "$dbt_state" = "success" ]
+echo "== airflow dags test airflow_db_sync_local (Airflow's database -> .demo/airflow_db.duckdb)"
+.venvs/af3/bin/airflow dags test airflow_db_sync_local 2024-01-01 2>&1 \
+  | sed -n '/Data sync done/,/rows copied in/p' | sed -E 's/ \[datacoves_airflow_provider.*$//; s/^.*\[info *\] //' || true
+sync_state=$(run_state airflow_db_sync_local)
+.venvs/af3/bin/python -c "
+import duckdb
+db = duckdb.connect('.demo/airflow_db.duckdb', read_only=True)
+print('task_instance in .demo/airflow_db.duckdb:', db.execute(
+    'select dag_id, task_id, state from airflow_local.task_instance order by dag_id, task_id').fetchall())"
+
+echo "== DAG run states: datacoves_sample_dag=$bash_state my_sample_dag=$dbt_state airflow_db_sync_local=$sync_state"
+[ "$bash_state" = "success" ] && [ "$dbt_state" = "success" ] && [ "$sync_state" = "success" ]

@@ -328,3 +328,45 @@ def aws_connection(endpoint: str) -> str:
             "extra": {"region_name": "us-east-1", "endpoint_url": endpoint},
         }
     )
+
+
+@dataclass
+class Fakesnow:
+    """fakesnow's server (Snowflake's HTTP protocol over an in-memory DuckDB) on 127.0.0.1."""
+
+    port: int
+    log: Path
+
+
+@pytest.fixture(scope="module")
+def fakesnow(dbt_venv, tmp_path_factory) -> Iterator[Fakesnow]:
+    """fakesnow's server on a free port; its log shows each login's warehouse and role."""
+    server = Fakesnow(free_port(), tmp_path_factory.mktemp("fakesnow") / "server.log")
+    with server.log.open("w") as log:
+        proc = subprocess.Popen(
+            [str(dbt_venv / "bin" / "fakesnow"), "-s", "-p", str(server.port), "--host", "127.0.0.1"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"fakesnow exited with code {proc.returncode}:\n{server.log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(
+                        f"fakesnow did not listen on port {server.port} in 30 s:\n{server.log.read_text()}"
+                    )
+                time.sleep(0.2)
+        yield server
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from conftest import dbt_env, run_dag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -26,52 +21,6 @@ DAGS = Path(__file__).parent / "dags"
 PASSWORD = "Sf-Password-0b7e41d2"
 PASSPHRASE = "Key-Passphrase-93c5fa10"
 WRONG_PASSPHRASE = "Wrong-Passphrase-5d21e8"
-
-
-@dataclass
-class Fakesnow:
-    port: int
-    log: Path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def fakesnow(dbt_venv, tmp_path_factory) -> Iterator[Fakesnow]:
-    """fakesnow's server on a free port; its log shows each login's warehouse and role."""
-    server = Fakesnow(free_port(), tmp_path_factory.mktemp("fakesnow") / "server.log")
-    with server.log.open("w") as log:
-        proc = subprocess.Popen(
-            [str(dbt_venv / "bin" / "fakesnow"), "-s", "-p", str(server.port), "--host", "127.0.0.1"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"fakesnow exited with code {proc.returncode}:\n{server.log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(
-                        f"fakesnow did not listen on port {server.port} in 30 s:\n{server.log.read_text()}"
-                    )
-                time.sleep(0.2)
-        yield server
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def encrypted_key() -> str:

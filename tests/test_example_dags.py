@@ -52,3 +52,24 @@ def test_example_runs(airflow_home, dag_id, env, expected):
     result = run_dag(airflow_home, EXAMPLES, dag_id, DATACOVES__REPO_PATH=str(DEMO_REPO), **env)
     assert result.states and set(result.states.values()) == {"success"}, result.output[-4000:]
     assert expected in result.output
+
+
+def test_local_db_sync_example_copies_the_sqlite_metadata_database(airflow_home, tmp_path):
+    """The README demo's sync: Airflow's own SQLite database (rows streamed in batches, no COPY) into
+    a DuckDB file, every table."""
+    import json
+
+    import duckdb
+
+    target = tmp_path / "airflow.duckdb"
+    conn = json.dumps({"conn_type": "duckdb", "host": str(target)})
+    result = run_dag(airflow_home, EXAMPLES, "airflow_db_sync_local", AIRFLOW_CONN_AIRFLOW_WAREHOUSE=conn)
+    assert result.states == {"sync_airflow_db": "success"}, result.output[-4000:]
+    assert "Data sync done." in result.output and "tables into DuckDB (airflow_warehouse)" in result.output
+    with duckdb.connect(str(target), read_only=True) as db:
+        tables = {r[0] for r in db.execute(
+            "select table_name from information_schema.tables where table_schema = 'airflow_local'"
+        ).fetchall()}  # fmt: skip
+        assert {"dag", "dag_run", "task_instance", "_datacoves_sync_state"} <= tables
+        assert db.execute('select count(*) from airflow_local."dag"').fetchone()[0] >= 1
+        assert not any(t.startswith("_dcsync_") for t in tables)

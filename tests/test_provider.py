@@ -39,7 +39,11 @@ def test_provider_info_is_valid_and_registers_only_what_exists():
     for decorator in info["task-decorators"]:
         module, _, name = decorator["class-name"].rpartition(".")
         assert callable(getattr(importlib.import_module(module), name))
-    assert {d["name"] for d in info["task-decorators"]} == {"datacoves_bash", "datacoves_dbt"}
+    assert {d["name"] for d in info["task-decorators"]} == {
+        "datacoves_bash",
+        "datacoves_dbt",
+        "datacoves_airflow_db_sync",
+    }
     for dotted in info["secrets-backends"]:
         module, _, name = dotted.rpartition(".")
         assert issubclass(getattr(importlib.import_module(module), name), object)
@@ -64,7 +68,9 @@ def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"datacoves_airflow_provider", "operators", "notifiers"}
     assert "datacoves_airflow_provider/py.typed" in names
-    assert {"operators/datacoves/bash.py", "operators/datacoves/dbt.py"} <= set(names)
+    assert {"operators/datacoves/bash.py", "operators/datacoves/dbt.py", "operators/datacoves/data_sync.py"} <= set(
+        names
+    )
     assert {"notifiers/datacoves/ms_teams.py", "notifiers/datacoves/slack.py"} <= set(names)
     assert "notifiers/__init__.py" not in names and "operators/__init__.py" not in names  # namespace packages
     assert not any(n.split("/")[0] in {"secrets", "testing", "decorators"} for n in names)
@@ -84,7 +90,12 @@ def test_importing_our_modules_pulls_no_heavy_dependency():
         "import datacoves_airflow_provider.secrets.datacoves, datacoves_airflow_provider.hooks.datacoves_secrets\n"
         "import datacoves_airflow_provider.notifiers.ms_teams, datacoves_airflow_provider.notifiers.slack\n"
         "import notifiers.datacoves.ms_teams, notifiers.datacoves.slack, datacoves_airflow_provider.hooks.ms_teams_webhook\n"
-        "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake', 'numpy', 'yaml', 'dbt', 'slack_sdk')\n"
+        "import datacoves_airflow_provider.decorators.data_sync, operators.datacoves.data_sync\n"
+        "import datacoves_airflow_provider.operators.data_sync_engine, datacoves_airflow_provider.hooks.airflow_metadata_db\n"
+        "import datacoves_airflow_provider.hooks.sync_destination_postgres, datacoves_airflow_provider.hooks.sync_destination_duckdb\n"
+        "import datacoves_airflow_provider.hooks.sync_destination_snowflake\n"
+        "heavy = ('requests', 'boto3', 'botocore', 'pandas', 'snowflake', 'numpy', 'yaml', 'dbt', 'slack_sdk',\n"
+        "         'duckdb', 'psycopg', 'psycopg2', 'pyarrow', 'redshift_connector')\n"
         "print([m for m in set(sys.modules) - before if m.split('.')[0] in heavy or m in heavy])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,211 @@
+"""PostgreSQL and Redshift destinations of the data sync.
+
+PostgreSQL loads with ``COPY ... FROM STDIN`` straight from the source's ``COPY ... TO STDOUT``
+(through the postgres provider's hook). Redshift speaks the same protocol but has no
+``COPY FROM STDIN``: it loads with multi-row ``INSERT`` statements over a psycopg2 connection made
+from the amazon provider's Redshift connection (``RedshiftSQLHook``, IAM tokens included), and
+uses Redshift's types (``SUPER`` for JSON, ``VARBYTE`` for binary, ``VARCHAR(65535)`` for text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from datacoves_airflow_provider.hooks.postgres_copy import ByteSink, copy_in
+from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
+from datacoves_airflow_provider.hooks.sync_tables import ColumnKind, ColumnSpec, TableSpec, column_list
+
+if TYPE_CHECKING:
+    from datacoves_airflow_provider.compat import BaseHook
+
+__all__ = ["PostgresDestination", "RedshiftDestination"]
+
+_POSTGRES_TYPES = {
+    ColumnKind.BOOLEAN: "BOOLEAN",
+    ColumnKind.SMALLINT: "SMALLINT",
+    ColumnKind.INTEGER: "INTEGER",
+    ColumnKind.BIGINT: "BIGINT",
+    ColumnKind.FLOAT: "DOUBLE PRECISION",
+    ColumnKind.TIMESTAMP_TZ: "TIMESTAMP WITH TIME ZONE",
+    ColumnKind.TIMESTAMP: "TIMESTAMP WITHOUT TIME ZONE",
+    ColumnKind.DATE: "DATE",
+    ColumnKind.TIME: "TIME",
+    ColumnKind.INTERVAL: "INTERVAL",
+    ColumnKind.BINARY: "BYTEA",
+    ColumnKind.UUID: "UUID",
+}
+
+
+class PostgresDestination(SyncDestination):
+    """A PostgreSQL database, reached through the postgres provider's ``PostgresHook``.
+
+    :param connection_id: the Airflow connection (type ``postgres``).
+    :param hook: a ready hook to use instead of looking the connection up (service connections).
+    """
+
+    label = "PostgreSQL"
+    accepts_csv = True
+    accepts_binary_copy = True
+
+    def __init__(self, connection_id: str, hook: BaseHook | None = None) -> None:
+        super().__init__(connection_id)
+        self.hook = hook
+
+    def connect(self) -> Any:
+        """Open the connection through ``PostgresHook`` (psycopg 3 or psycopg2, as the provider chooses)."""
+        hook = self.hook
+        if hook is None:
+            from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+            hook = PostgresHook(postgres_conn_id=self.connection_id)
+        connection: Any = hook.get_conn()
+        connection.autocommit = False
+        return connection
+
+    def column_type(self, column: ColumnSpec) -> str:
+        """PostgreSQL's type for a column (JSON stays json or jsonb as at the source).
+
+        :param column: the column.
+        """
+        if column.kind is ColumnKind.JSON:
+            return "JSONB" if column.source_type.upper() == "JSONB" else "JSON"
+        if column.kind is ColumnKind.STRING:
+            return f"VARCHAR({column.length})" if column.length else "TEXT"
+        if column.kind is ColumnKind.NUMERIC:
+            if column.precision:
+                return f"NUMERIC({column.precision}, {column.scale or 0})"
+            return "NUMERIC"
+        return _POSTGRES_TYPES[column.kind]
+
+    def load_copy(
+        self,
+        schema: str,
+        name: str,
+        spec: TableSpec,
+        columns: Sequence[str],
+        produce: Callable[[ByteSink], int],
+        binary: bool = False,
+    ) -> tuple[int, int]:
+        """``COPY ... FROM STDIN`` what the source's COPY streams; return (rows, bytes).
+
+        :param schema: the destination schema.
+        :param name: the work table.
+        :param spec: the source table.
+        :param columns: the columns, in the data's order.
+        :param produce: writes the data into the sink it is given; returns the byte count.
+        :param binary: the data is in PostgreSQL's binary COPY format.
+        """
+        copy_format = "binary" if binary else "csv"
+        sql = (
+            f"COPY {self.table(schema, name)} ({column_list(columns)}) FROM STDIN WITH (FORMAT {copy_format})"
+        )
+        try:
+            with copy_in(self._connection, sql) as sink:
+                size = produce(sink)
+            return sink.rowcount, size
+        except Exception as error:
+            if type(error).__module__.startswith(("psycopg", "psycopg2")):
+                raise self.translate_error(error, sql) from error
+            raise
+
+
+_REDSHIFT_TYPES = {
+    **_POSTGRES_TYPES,
+    ColumnKind.TIMESTAMP_TZ: "TIMESTAMPTZ",
+    ColumnKind.TIMESTAMP: "TIMESTAMP",
+    ColumnKind.INTERVAL: "VARCHAR(64)",
+    ColumnKind.BINARY: "VARBYTE",
+    ColumnKind.UUID: "VARCHAR(36)",
+    ColumnKind.JSON: "SUPER",
+}
+
+#: Redshift's longest VARCHAR, in bytes.
+_REDSHIFT_MAX_VARCHAR = 65535
+#: Rows per multi-row INSERT (Redshift statements are capped at 16 MB).
+_REDSHIFT_ROWS_PER_INSERT = 500
+
+
+class RedshiftDestination(SyncDestination):
+    """An Amazon Redshift database, reached with the amazon provider's connection parameters.
+
+    :param connection_id: the Airflow connection (type ``redshift``; ``{"iam": true}`` in extra for
+        IAM authentication through the amazon provider).
+    :param hook: a ready ``RedshiftSQLHook`` to use instead of looking the connection up.
+    """
+
+    label = "Redshift"
+
+    def __init__(self, connection_id: str, hook: Any | None = None) -> None:
+        super().__init__(connection_id)
+        self.hook = hook
+
+    def connect(self) -> Any:
+        """Connect with psycopg2 using ``RedshiftSQLHook``'s parameters (default port 5439)."""
+        import psycopg2
+
+        hook = self.hook
+        if hook is None:
+            from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+            hook = RedshiftSQLHook(redshift_conn_id=self.connection_id)
+        params = dict(hook._get_conn_params())
+        extra = hook.conn.extra_dejson
+        connection = psycopg2.connect(
+            host=params.get("host"),
+            port=int(params.get("port") or 5439),
+            user=params.get("user"),
+            password=params.get("password"),
+            dbname=params.get("database"),
+            sslmode=extra.get("sslmode", "prefer"),
+            connect_timeout=int(extra.get("connect_timeout", 30)),
+        )
+        connection.autocommit = False
+        return connection
+
+    def column_type(self, column: ColumnSpec) -> str:
+        """Redshift's type for a column (string lengths in bytes: up to 4 per character).
+
+        :param column: the column.
+        """
+        if column.kind is ColumnKind.STRING:
+            length = min(column.length * 4, _REDSHIFT_MAX_VARCHAR) if column.length else _REDSHIFT_MAX_VARCHAR
+            return f"VARCHAR({length})"
+        if column.kind is ColumnKind.NUMERIC:
+            if column.precision:
+                return f"NUMERIC({column.precision}, {column.scale or 0})"
+            return "NUMERIC(38, 10)"
+        return _REDSHIFT_TYPES[column.kind]
+
+    def long_text_type(self) -> str:
+        """Redshift's TEXT is VARCHAR(256); the state table needs the longest VARCHAR."""
+        return f"VARCHAR({_REDSHIFT_MAX_VARCHAR})"
+
+    def column_value_sql(self, column: ColumnSpec) -> str:
+        """``JSON_PARSE(%s)`` for SUPER, ``FROM_HEX(%s)`` for VARBYTE, ``%s`` otherwise.
+
+        :param column: the column.
+        """
+        if column.kind is ColumnKind.JSON:
+            return "JSON_PARSE(%s)"
+        if column.kind is ColumnKind.BINARY:
+            return "FROM_HEX(%s)"
+        return "%s"
+
+    def insert_batch(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        """Insert with multi-row ``INSERT ... VALUES (...), (...)`` (psycopg2's ``execute_values``).
+
+        :param sql: the single-row INSERT statement built by :meth:`load_rows`.
+        :param rows: the rows.
+        """
+        from psycopg2.extras import execute_values
+
+        head, _, template = sql.partition(" VALUES ")
+        rows = [tuple(v.hex() if isinstance(v, bytes) else v for v in row) for row in rows]
+        with self._connection.cursor() as cursor:
+            try:
+                execute_values(
+                    cursor, head + " VALUES %s", rows, template=template, page_size=_REDSHIFT_ROWS_PER_INSERT
+                )
+            except Exception as error:
+                raise self.translate_error(error, head) from error

@@ -1,0 +1,268 @@
+"""Snowflake destination of the data sync, through the Snowflake provider's ``SnowflakeHook``.
+
+Rows are inserted with the connector's multi-row ``INSERT`` (``executemany``, pyformat binding)
+into a stage table whose JSON columns are text; ``PARSE_JSON`` turns them into ``VARIANT`` when the
+stage is applied. Snowflake commits DDL on its own, so:
+
+* a table that keeps its columns is refreshed with ``DELETE`` + ``INSERT ... SELECT``, and every
+  such refresh and every incremental merge run in one transaction (all tables change together);
+* a new table is built under a work name and renamed into place (one atomic statement);
+* a table whose columns changed is built under a work name and exchanged with ``ALTER TABLE ...
+  SWAP WITH`` (atomic per table).
+
+The connection's ``extra`` may carry ``host``, ``port`` and ``protocol`` (a proxy, or a local
+Snowflake emulator); ``network_timeout`` (seconds, default 300) bounds every request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from datacoves_airflow_provider.hooks.sync_destination import SyncDestination, normalise_value
+from datacoves_airflow_provider.hooks.sync_tables import (
+    ColumnKind,
+    ColumnSpec,
+    TableSpec,
+    column_list,
+    stage_table_name,
+)
+
+__all__ = ["SnowflakeDestination"]
+
+_SNOWFLAKE_TYPES = {
+    ColumnKind.BOOLEAN: "BOOLEAN",
+    ColumnKind.SMALLINT: "SMALLINT",
+    ColumnKind.INTEGER: "INTEGER",
+    ColumnKind.BIGINT: "BIGINT",
+    ColumnKind.FLOAT: "FLOAT",
+    ColumnKind.TIMESTAMP_TZ: "TIMESTAMP_TZ",
+    ColumnKind.TIMESTAMP: "TIMESTAMP_NTZ",
+    ColumnKind.DATE: "DATE",
+    ColumnKind.TIME: "TIME",
+    ColumnKind.INTERVAL: "VARCHAR",
+    ColumnKind.JSON: "VARIANT",
+    ColumnKind.BINARY: "BINARY",
+    ColumnKind.UUID: "VARCHAR(36)",
+}
+
+#: Bytes of row data per multi-row INSERT statement (Snowflake caps statement text).
+_INSERT_BYTES = 512 * 1024
+#: Default seconds before a request to Snowflake gives up.
+_NETWORK_TIMEOUT = 300
+
+
+class SnowflakeDestination(SyncDestination):
+    """A Snowflake database (the connection's ``database`` extra), reached through ``SnowflakeHook``.
+
+    :param connection_id: the Airflow connection (type ``snowflake``).
+    :param connection: an in-memory connection to use instead of looking one up (service connections).
+    """
+
+    label = "Snowflake"
+    transactional_ddl = False
+
+    def __init__(self, connection_id: str, connection: Any | None = None) -> None:
+        super().__init__(connection_id)
+        self.connection = connection
+        self._in_transaction = False
+        self._rebuilt: set[str] = set()
+        self._deferred_drops: list[tuple[str, str]] = []
+
+    def connect(self) -> Any:
+        """Connect with the hook's parameters, plus ``protocol`` and ``network_timeout`` from extra."""
+        import snowflake.connector
+        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+
+        self._in_transaction = False
+        self._rebuilt.clear()
+        self._deferred_drops.clear()
+
+        hook = SnowflakeHook(snowflake_conn_id=self.connection_id)
+        if self.connection is not None:
+            connection = self.connection
+            hook.get_connection = lambda conn_id: connection  # type: ignore[method-assign]
+        extra = hook.get_connection(self.connection_id).extra_dejson
+        params: dict[str, Any] = dict(hook._get_conn_params())
+        if extra.get("protocol"):
+            params["protocol"] = extra["protocol"]
+        params["network_timeout"] = int(extra.get("network_timeout", _NETWORK_TIMEOUT))
+        params["paramstyle"] = "pyformat"
+        return snowflake.connector.connect(**params)
+
+    def commit(self) -> None:
+        """Commit the final step's transaction, then drop the work tables it used."""
+        if self._in_transaction:
+            self.execute("COMMIT")
+            self._in_transaction = False
+        while self._deferred_drops:
+            super().drop(*self._deferred_drops.pop())
+
+    def begin_final_step(self) -> None:
+        """Open the transaction the refreshes, merges and state run in (after any DDL)."""
+        self.execute("BEGIN")
+        self._in_transaction = True
+
+    def column_type(self, column: ColumnSpec) -> str:
+        """Snowflake's type for a column.
+
+        :param column: the column.
+        """
+        if column.kind is ColumnKind.STRING:
+            return f"VARCHAR({column.length})" if column.length else "VARCHAR"
+        if column.kind is ColumnKind.NUMERIC:
+            if column.precision:
+                return f"NUMBER({column.precision}, {column.scale or 0})"
+            return "NUMBER(38, 10)"
+        return _SNOWFLAKE_TYPES[column.kind]
+
+    def long_text_type(self) -> str:
+        """Snowflake's VARCHAR holds 16 MB."""
+        return "VARCHAR"
+
+    def create_table(
+        self, schema: str, name: str, spec: TableSpec, columns: Sequence[str] | None = None
+    ) -> None:
+        """(Re)create a work table; JSON columns are text there (``PARSE_JSON`` applies later).
+
+        :param schema: the destination schema.
+        :param name: the table to create.
+        :param spec: the source table it mirrors.
+        :param columns: a subset of the columns (e.g. only the primary key).
+        """
+        chosen = [spec.column(c) for c in columns] if columns else list(spec.columns)
+        definitions = ", ".join(
+            f"{self.quote(c.name)} {'VARCHAR' if c.kind is ColumnKind.JSON else self.column_type(c)}"
+            for c in chosen
+        )
+        self.execute(f"DROP TABLE IF EXISTS {self.table(schema, name)}")
+        self.execute(f"CREATE TABLE {self.table(schema, name)} ({definitions})")
+
+    def load_rows(
+        self,
+        schema: str,
+        name: str,
+        spec: TableSpec,
+        columns: Sequence[str],
+        batches: Iterable[list[tuple[Any, ...]]],
+    ) -> tuple[int, int]:
+        """Insert the rows with multi-row INSERTs of about 512 KB each; return (rows, bytes).
+
+        :param schema: the destination schema.
+        :param name: the work table.
+        :param spec: the source table.
+        :param columns: the columns, in the rows' order.
+        :param batches: the rows, batch by batch.
+        """
+        kinds = [spec.column(c).kind for c in columns]
+        values = ", ".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {self.table(schema, name)} ({column_list(columns)}) VALUES ({values})"
+        rows = size = 0
+        pending: list[tuple[Any, ...]] = []
+        pending_size = 0
+        for batch in batches:
+            for row in batch:
+                prepared = tuple(normalise_value(v, k) for v, k in zip(row, kinds, strict=True))
+                row_size = sum(
+                    len(v) if isinstance(v, (str, bytes)) else 8 for v in prepared if v is not None
+                )
+                pending.append(prepared)
+                pending_size += row_size
+                if pending_size >= _INSERT_BYTES:
+                    self.insert_batch(sql, pending)
+                    rows, size = rows + len(pending), size + pending_size
+                    pending, pending_size = [], 0
+        if pending:
+            self.insert_batch(sql, pending)
+            rows, size = rows + len(pending), size + pending_size
+        return rows, size
+
+    def _typed_select(self, spec: TableSpec, source: str) -> str:
+        selected = ", ".join(
+            f"PARSE_JSON({self.quote(c.name)})" if c.kind is ColumnKind.JSON else self.quote(c.name)
+            for c in spec.columns
+        )
+        return f"SELECT {selected} FROM {source}"
+
+    def _build_typed(self, schema: str, stage: str, spec: TableSpec) -> str:
+        typed = stage_table_name(spec.name, "typed")
+        definitions = ", ".join(f"{self.quote(c.name)} {self.column_type(c)}" for c in spec.columns)
+        key = f", PRIMARY KEY ({column_list(spec.primary_key)})" if spec.primary_key else ""
+        self.execute(f"DROP TABLE IF EXISTS {self.table(schema, typed)}")
+        self.execute(f"CREATE TABLE {self.table(schema, typed)} ({definitions}{key})")
+        self.execute(
+            f"INSERT INTO {self.table(schema, typed)} ({column_list(spec.column_names)}) "
+            + self._typed_select(spec, self.table(schema, stage))
+        )
+        return typed
+
+    def prepare_replace(self, schema: str, stage: str, target: str, spec: TableSpec) -> None:
+        """Before the transaction: put new tables and tables whose columns changed in place (DDL).
+
+        :param schema: the destination schema.
+        :param stage: the loaded stage table.
+        :param target: the real table.
+        :param spec: the source table.
+        """
+        existing = self.target_columns(schema, target)
+        if existing and tuple(existing) == tuple(c.upper() for c in spec.column_names):
+            return  # same columns: refreshed by DML inside the transaction
+        if existing and tuple(existing) == spec.column_names:
+            return
+        typed = self._build_typed(schema, stage, spec)
+        if existing:
+            self.execute(f"ALTER TABLE {self.table(schema, target)} SWAP WITH {self.table(schema, typed)}")
+            self.drop(schema, typed)
+        else:
+            self.execute(f"ALTER TABLE {self.table(schema, typed)} RENAME TO {self.table(schema, target)}")
+        self.drop(schema, stage)
+        self._rebuilt.add(target)
+
+    def replace(self, schema: str, stage: str, target: str, spec: TableSpec) -> None:
+        """Inside the transaction: replace the rows of a table that kept its columns.
+
+        :param schema: the destination schema.
+        :param stage: the loaded stage table.
+        :param target: the real table.
+        :param spec: the source table.
+        """
+        if target in self._rebuilt:
+            return
+        self.execute(f"DELETE FROM {self.table(schema, target)}")
+        self.execute(
+            f"INSERT INTO {self.table(schema, target)} ({column_list(spec.column_names)}) "
+            + self._typed_select(spec, self.table(schema, stage))
+        )
+        self.drop(schema, stage)
+
+    def merge(self, schema: str, stage: str, target: str, spec: TableSpec) -> tuple[int, int]:
+        """Delete the changed keys, insert the stage (JSON parsed); inside the transaction.
+
+        :param schema: the destination schema.
+        :param stage: the stage table with the changed rows.
+        :param target: the real table.
+        :param spec: the source table.
+        :returns: (rows replaced, rows inserted in all).
+        """
+        replaced = self.execute(
+            f"DELETE FROM {self.table(schema, target)} t USING {self.table(schema, stage)} s "
+            f"WHERE {self._key_match(spec, 't', 's')}"
+        )
+        inserted = self.execute(
+            f"INSERT INTO {self.table(schema, target)} ({column_list(spec.column_names)}) "
+            + self._typed_select(spec, self.table(schema, stage))
+        )
+        self.drop(schema, stage)
+        return max(replaced, 0), max(inserted, 0)
+
+    def drop(self, schema: str, name: str) -> None:
+        """Drop a work table; inside the transaction the drop waits for the commit (Snowflake DDL
+        would commit the transaction early).
+
+        :param schema: the destination schema.
+        :param name: the table.
+        """
+        if self._in_transaction:
+            self._deferred_drops.append((schema, name))
+        else:
+            super().drop(schema, name)

@@ -1,0 +1,342 @@
+"""DataSync operators: copy Airflow's own metadata database into a warehouse schema.
+
+``DatacovesDataSyncOperatorSnowflake`` and ``DatacovesDataSyncOperatorRedshift`` are the documented
+operators (a Datacoves *service connection* delivered as ``DATACOVES__<NAME>__*`` environment
+variables, or an Airflow connection); :class:`DatacovesDataSyncOperator` takes any ``db_type``
+(``snowflake``, ``redshift``, ``postgres``, ``duckdb``) and is what ``@task.datacoves_airflow_db_sync``
+builds on. How the copy works: :mod:`datacoves_airflow_provider.operators.data_sync_engine`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from datacoves_airflow_provider.compat import BaseOperator
+from datacoves_airflow_provider.environment import MissingEnvironmentError
+from datacoves_airflow_provider.operators.data_sync_engine import DEFAULT_LOOKBACK
+from datacoves_airflow_provider.operators.data_sync_tables import TableSelection
+
+if TYPE_CHECKING:
+    from datacoves_airflow_provider.compat import Context
+    from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
+
+__all__ = [
+    "DB_TYPES",
+    "DatacovesDataSyncOperator",
+    "DatacovesDataSyncOperatorRedshift",
+    "DatacovesDataSyncOperatorSnowflake",
+    "check_db_type",
+    "default_destination_schema",
+    "service_connection",
+]
+
+#: Destination kinds; ``snowflake`` and ``redshift`` are the documented ones.
+DB_TYPES = ("snowflake", "redshift", "postgres", "duckdb")
+
+#: Default service connection name of the DataSync operators (Datacoves docs).
+DEFAULT_SERVICE_CONNECTION = "airflow_db_load"
+
+#: ``DATACOVES__<NAME>__<FIELD>`` fields of a service connection, per destination kind: (required, optional).
+_SERVICE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "snowflake": (
+        ("ACCOUNT", "USER"),
+        ("PASSWORD", "PRIVATE_KEY", "DATABASE", "SCHEMA", "ROLE", "WAREHOUSE"),
+    ),
+    "redshift": (("HOST", "USER", "DATABASE"), ("PASSWORD", "PORT")),
+}
+
+
+def check_db_type(db_type: Any, task_id: str = "?") -> str:
+    """Return ``db_type`` lower-cased if it is a supported destination, else raise naming the choices.
+
+    :param db_type: the destination kind the DAG asked for.
+    :param task_id: the task, for the message.
+    """
+    if not isinstance(db_type, str) or db_type.strip().lower() not in DB_TYPES:
+        raise ValueError(
+            f"Task {task_id!r}: db_type={db_type!r} is not supported; use one of "
+            f"{', '.join(repr(t) for t in DB_TYPES)} (case does not matter)"
+        )
+    return db_type.strip().lower()
+
+
+def default_destination_schema() -> str:
+    """``airflow-{DATACOVES__ENVIRONMENT_SLUG}``, the documented default destination schema."""
+    slug = os.environ.get("DATACOVES__ENVIRONMENT_SLUG", "").strip()
+    if not slug:
+        raise MissingEnvironmentError(
+            "destination_schema is not set and DATACOVES__ENVIRONMENT_SLUG is missing, so the default "
+            "schema airflow-<environment slug> cannot be named: pass destination_schema='airflow_dev' "
+            "(or set DATACOVES__ENVIRONMENT_SLUG on the worker)"
+        )
+    return f"airflow-{slug}"
+
+
+def service_connection(name: str, db_type: str) -> Any:
+    """An Airflow connection built from a service connection's ``DATACOVES__<NAME>__*`` variables.
+
+    Secret values are registered with Airflow's secrets masker so they never reach the task log.
+
+    :param name: the service connection name (e.g. ``airflow_db_load``).
+    :param db_type: ``snowflake`` or ``redshift``.
+    """
+    from datacoves_airflow_provider.compat import Connection, mask_secret
+
+    prefix = f"DATACOVES__{name.upper()}__"
+    required, optional = _SERVICE_FIELDS[db_type]
+    values = {f: os.environ[prefix + f] for f in (*required, *optional) if os.environ.get(prefix + f)}
+    missing = [prefix + f for f in required if f not in values]
+    if db_type == "snowflake" and not ({"PASSWORD", "PRIVATE_KEY"} & values.keys()):
+        missing.append(f"{prefix}PASSWORD (or {prefix}PRIVATE_KEY)")
+    if missing:
+        raise MissingEnvironmentError(
+            f"Service connection {name!r} is not available on this worker: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not set. Check the service connection's name and "
+            "that its delivery mode is 'Environment Variables', or pass connection_id= for an Airflow "
+            "connection instead"
+        )
+    for secret in ("PASSWORD", "PRIVATE_KEY"):
+        if secret in values:
+            mask_secret(values[secret])
+    if db_type == "snowflake":
+        extra = {
+            "account": values["ACCOUNT"],
+            "database": values.get("DATABASE"),
+            "warehouse": values.get("WAREHOUSE"),
+            "role": values.get("ROLE"),
+            "private_key_content": values.get("PRIVATE_KEY"),
+        }
+        return Connection(
+            conn_id=name,
+            conn_type="snowflake",
+            login=values["USER"],
+            password=values.get("PASSWORD"),
+            schema=values.get("SCHEMA"),
+            extra=json.dumps({k: v for k, v in extra.items() if v}),
+        )
+    return Connection(
+        conn_id=name,
+        conn_type="redshift",
+        host=values["HOST"],
+        login=values["USER"],
+        password=values.get("PASSWORD"),
+        schema=values["DATABASE"],
+        port=int(values.get("PORT", "5439")),
+    )
+
+
+def make_destination(
+    db_type: str, connection_id: str | None, service_connection_name: str | None
+) -> SyncDestination:
+    """The destination for ``db_type``, from an Airflow connection or a service connection.
+
+    :param db_type: the destination kind.
+    :param connection_id: the Airflow connection, if the DAG named one.
+    :param service_connection_name: the service connection, otherwise.
+    """
+    connection = None
+    if connection_id is None:
+        assert service_connection_name is not None
+        connection = service_connection(service_connection_name, db_type)
+    name = connection_id or str(service_connection_name)
+    if db_type == "snowflake":
+        from datacoves_airflow_provider.hooks.sync_destination_snowflake import SnowflakeDestination
+
+        return SnowflakeDestination(name, connection=connection)
+    if db_type == "redshift":
+        from datacoves_airflow_provider.hooks.sync_destination_postgres import RedshiftDestination
+
+        hook = None
+        if connection is not None:
+            from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+
+            hook = RedshiftSQLHook(redshift_conn_id=name)
+            hook.__dict__["conn"] = connection  # the hook's cached ``conn`` property
+        return RedshiftDestination(name, hook=hook)
+    if db_type == "postgres":
+        from datacoves_airflow_provider.hooks.sync_destination_postgres import PostgresDestination
+
+        return PostgresDestination(name)
+    from datacoves_airflow_provider.hooks.sync_destination_duckdb import DuckDBDestination
+
+    return DuckDBDestination(name)
+
+
+def _refuse_other_db_type(kwargs: dict[str, Any], db_type: str) -> None:
+    given = kwargs.pop("db_type", db_type)
+    if not isinstance(given, str) or given.strip().lower() != db_type:
+        raise ValueError(
+            f"Task {kwargs['task_id']!r}: this operator syncs to {db_type}; db_type={given!r} contradicts "
+            "it. Use DatacovesDataSyncOperator (or @task.datacoves_airflow_db_sync) with that db_type"
+        )
+
+
+class DatacovesDataSyncOperator(BaseOperator):
+    """Copy Airflow's metadata tables into ``destination_schema`` of a warehouse: an exact copy, atomically.
+
+    Small tables are copied in full each run; ``task_instance``, ``task_instance_history``,
+    ``dag_run``, ``job`` and ``log`` are synced incrementally (by primary key and update cursor, with
+    updates merged and rows removed by ``airflow db clean`` deleted). The task's XCom is the summary
+    (rows, bytes and seconds per table).
+
+    :param db_type: ``snowflake``, ``redshift``, ``postgres`` or ``duckdb`` (case-insensitive).
+    :param connection_id: the Airflow connection of the destination.
+    :param service_connection_name: instead of ``connection_id``, a Datacoves service connection
+        delivered as ``DATACOVES__<NAME>__*`` environment variables (Snowflake and Redshift).
+    :param destination_schema: the schema the tables land in (created if missing); default
+        ``airflow-{DATACOVES__ENVIRONMENT_SLUG}``. Templated.
+    :param tables: the tables to sync instead of the default set; ``[]`` syncs every table.
+    :param additional_tables: tables added to the set.
+    :param full_refresh: copy every table in full this run, ignoring the incremental state.
+    :param incremental_lookback: how far before the last cursor an incremental sync looks again,
+        for rows committed late (a ``timedelta`` or seconds; default 10 minutes).
+    :param kwargs: every other BaseOperator argument.
+    """
+
+    template_fields: Sequence[str] = ("destination_schema",)
+    ui_color = "#c7e9f1"
+
+    def __init__(
+        self,
+        *,
+        db_type: str,
+        connection_id: str | None = None,
+        service_connection_name: str | None = None,
+        destination_schema: str | None = None,
+        tables: Sequence[str] | None = None,
+        additional_tables: Sequence[str] | None = None,
+        full_refresh: bool = False,
+        incremental_lookback: datetime.timedelta | float = DEFAULT_LOOKBACK,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.db_type = check_db_type(db_type, self.task_id)
+        if connection_id is not None and (not isinstance(connection_id, str) or not connection_id.strip()):
+            raise ValueError(
+                f"Task {self.task_id!r}: connection_id must be a connection name, got {connection_id!r}"
+            )
+        if connection_id is None and service_connection_name is None:
+            raise ValueError(
+                f"Task {self.task_id!r}: name the destination: connection_id='<Airflow connection>'"
+                + (
+                    " or service_connection_name='<service connection>'"
+                    if self.db_type in _SERVICE_FIELDS
+                    else ""
+                )
+            )
+        if connection_id is None and self.db_type not in _SERVICE_FIELDS:
+            raise ValueError(
+                f"Task {self.task_id!r}: service connections exist for Snowflake and Redshift only; "
+                f"give db_type={self.db_type!r} an Airflow connection with connection_id="
+            )
+        if service_connection_name is not None and (
+            not isinstance(service_connection_name, str) or not service_connection_name.strip()
+        ):
+            raise ValueError(
+                f"Task {self.task_id!r}: service_connection_name must be a name like 'airflow_db_load', "
+                f"got {service_connection_name!r}"
+            )
+        if destination_schema is not None and (
+            not isinstance(destination_schema, str) or not destination_schema.strip()
+        ):
+            raise ValueError(
+                f"Task {self.task_id!r}: destination_schema must be a non-empty schema name, got "
+                f"{destination_schema!r}; leave it out for the default airflow-<environment slug>"
+            )
+        if isinstance(incremental_lookback, (int, float)) and not isinstance(incremental_lookback, bool):
+            incremental_lookback = datetime.timedelta(seconds=incremental_lookback)
+        if (
+            not isinstance(incremental_lookback, datetime.timedelta)
+            or incremental_lookback.total_seconds() < 0
+        ):
+            raise ValueError(
+                f"Task {self.task_id!r}: incremental_lookback must be a non-negative timedelta or "
+                f"number of seconds, got {incremental_lookback!r}"
+            )
+        self.connection_id = connection_id
+        self.service_connection_name = service_connection_name
+        self.destination_schema = destination_schema
+        self.selection = TableSelection.from_arguments(tables, additional_tables, self.task_id)
+        self.tables = tables
+        self.additional_tables = additional_tables
+        self.full_refresh = bool(full_refresh)
+        self.incremental_lookback = incremental_lookback
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Run the sync; return its summary (the XCom).
+
+        :param context: the task context.
+        """
+        from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
+        from datacoves_airflow_provider.operators.data_sync_engine import DataSync
+
+        schema = self.destination_schema or default_destination_schema()
+        destination = make_destination(self.db_type, self.connection_id, self.service_connection_name)
+        sync = DataSync(
+            AirflowMetadataDatabase.from_airflow_config(),
+            destination,
+            schema,
+            self.selection,
+            full_refresh=self.full_refresh,
+            lookback=self.incremental_lookback,
+            logger=self.log,
+        )
+        return sync.run().as_dict()
+
+
+class DatacovesDataSyncOperatorSnowflake(DatacovesDataSyncOperator):
+    """Sync Airflow's database to Snowflake (the documented operator).
+
+    :param service_connection_name: the service connection whose ``DATACOVES__<NAME>__*`` variables
+        (ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, ROLE, WAREHOUSE) reach the warehouse.
+    :param connection_id: an Airflow Snowflake connection instead.
+    :param kwargs: :class:`DatacovesDataSyncOperator` arguments (``tables``, ``additional_tables``,
+        ``destination_schema``, ...) and BaseOperator's; ``task_id`` defaults to ``sync_airflow_db``.
+    """
+
+    def __init__(
+        self,
+        *,
+        service_connection_name: str = DEFAULT_SERVICE_CONNECTION,
+        connection_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("task_id", "sync_airflow_db")
+        _refuse_other_db_type(kwargs, "snowflake")
+        super().__init__(
+            db_type="snowflake",
+            connection_id=connection_id,
+            service_connection_name=None if connection_id else service_connection_name,
+            **kwargs,
+        )
+
+
+class DatacovesDataSyncOperatorRedshift(DatacovesDataSyncOperator):
+    """Sync Airflow's database to Redshift (the documented operator).
+
+    :param service_connection_name: the service connection whose ``DATACOVES__<NAME>__*`` variables
+        (HOST, USER, PASSWORD, DATABASE, optional PORT) reach the cluster.
+    :param connection_id: an Airflow Redshift connection instead.
+    :param kwargs: :class:`DatacovesDataSyncOperator` arguments and BaseOperator's; ``task_id``
+        defaults to ``sync_airflow_db``.
+    """
+
+    def __init__(
+        self,
+        *,
+        service_connection_name: str = DEFAULT_SERVICE_CONNECTION,
+        connection_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("task_id", "sync_airflow_db")
+        _refuse_other_db_type(kwargs, "redshift")
+        super().__init__(
+            db_type="redshift",
+            connection_id=connection_id,
+            service_connection_name=None if connection_id else service_connection_name,
+            **kwargs,
+        )

@@ -1,0 +1,114 @@
+"""Which metadata tables a data sync copies: the documented defaults, ``tables`` and ``additional_tables``.
+
+Checked when the DAG is parsed (names must be plain identifiers); resolved against the running
+Airflow's tables when the task runs: a default table this Airflow does not have (``task_fail`` on
+3.x, ``ab_*`` without the FAB auth manager) is skipped and reported, a table the DAG asked for by
+name that does not exist fails the task before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from datacoves_airflow_provider.hooks.airflow_metadata_db import ARCHIVE_TABLE_PREFIX
+from datacoves_airflow_provider.hooks.sync_tables import IDENTIFIER_PATTERN
+
+__all__ = ["DEFAULT_TABLES", "MissingTablesError", "TableSelection"]
+
+#: The tables synced when ``tables`` is not given (Datacoves' documented default set).
+DEFAULT_TABLES: tuple[str, ...] = (
+    "ab_permission",
+    "ab_role",
+    "ab_user",
+    "dag",
+    "dag_run",
+    "dag_tag",
+    "import_error",
+    "job",
+    "task_fail",
+    "task_instance",
+)
+
+
+class MissingTablesError(ValueError):
+    """Tables the DAG asked for by name do not exist in this Airflow's database."""
+
+
+def _names(value: Sequence[str] | None, param: str, task_id: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Collection):
+        raise TypeError(
+            f"Task {task_id!r}: {param} must be a list of table names, e.g. {param}=['dag_run'], "
+            f"not {type(value).__name__} {value!r:.80}"
+        )
+    names: list[str] = []
+    for name in value:
+        if not isinstance(name, str):
+            raise TypeError(f"Task {task_id!r}: {param} holds {name!r}, which is not a table name (a string)")
+        if not IDENTIFIER_PATTERN.match(name):
+            raise ValueError(
+                f"Task {task_id!r}: {param} holds {name!r}, which is not a valid table name: use the "
+                "table's plain name (letters, digits and _, not starting with a digit, at most 63 "
+                "characters), e.g. 'task_instance', without schema or quotes"
+            )
+        if name not in names:
+            names.append(name)
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class TableSelection:
+    """The tables a sync was asked for.
+
+    :param tables: the explicit list; ``None`` for the default set; empty for every table.
+    :param additional_tables: tables added to that set.
+    """
+
+    tables: tuple[str, ...] | None
+    additional_tables: tuple[str, ...] = ()
+
+    @classmethod
+    def from_arguments(
+        cls, tables: Sequence[str] | None, additional_tables: Sequence[str] | None, task_id: str = "?"
+    ) -> TableSelection:
+        """Check the operator's ``tables`` and ``additional_tables`` (at DAG parse time).
+
+        :param tables: ``None`` (the default set), ``[]`` (every table) or a list of names.
+        :param additional_tables: names added to the set.
+        :param task_id: the task, for error messages.
+        """
+        return cls(
+            tables=_names(tables, "tables", task_id),
+            additional_tables=_names(additional_tables, "additional_tables", task_id) or (),
+        )
+
+    def resolve(self, existing: set[str]) -> tuple[list[str], list[str]]:
+        """The tables to sync on this Airflow, and the default tables it does not have.
+
+        :param existing: the tables of the metadata database.
+        :returns: (tables to sync, in order; default tables skipped because they do not exist).
+        :raises MissingTablesError: a table named in ``tables`` or ``additional_tables`` does not exist.
+        """
+        if self.tables is None:
+            wanted = [t for t in DEFAULT_TABLES if t in existing]
+            skipped = [t for t in DEFAULT_TABLES if t not in existing]
+            required: tuple[str, ...] = ()
+        elif not self.tables:
+            wanted = sorted(t for t in existing if not t.startswith(ARCHIVE_TABLE_PREFIX))
+            skipped, required = [], ()
+        else:
+            wanted, skipped, required = list(self.tables), [], self.tables
+        required = (*required, *self.additional_tables)
+        missing = [t for t in required if t not in existing]
+        if missing:
+            raise MissingTablesError(
+                f"These tables were asked for but do not exist in this Airflow's metadata database: "
+                f"{', '.join(missing)}. Remove them from tables/additional_tables (this Airflow has "
+                f"{len(existing)} tables, e.g. {', '.join(sorted(existing)[:8])})"
+            )
+        for table in self.additional_tables:
+            if table not in wanted:
+                wanted.append(table)
+        return wanted, skipped
