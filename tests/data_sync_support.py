@@ -30,6 +30,8 @@ class MetadataDb:
     name: str
     home: Path
     specs: dict[str, TableSpec] = field(default_factory=dict)
+    #: credential values planted in the source (as given and as stored), for leak checks
+    planted: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -168,10 +170,17 @@ def fingerprint(spec: TableSpec, rows: list[tuple]) -> Fingerprint:
     return Fingerprint(len(lines), digest)
 
 
-def select_all(spec: TableSpec, quote: str = '"', json_as_text: str = "{}::text") -> str:
-    """The columns, JSON ones as their text (drivers decode JSON, and a JSON string would be ambiguous)."""
+def select_all(
+    spec: TableSpec, quote: str = '"', json_as_text: str = "{}::text", redact: bool = False
+) -> str:
+    """The columns, JSON ones as their text (drivers decode JSON, and a JSON string would be ambiguous);
+    with ``redact``, the credential columns the sync never copies as NULL."""
     return ", ".join(
-        json_as_text.format(quote + c.name + quote) if c.kind is ColumnKind.JSON else quote + c.name + quote
+        "NULL"
+        if redact and c.name in spec.redacted
+        else json_as_text.format(quote + c.name + quote)
+        if c.kind is ColumnKind.JSON
+        else quote + c.name + quote
         for c in spec.columns
     )
 
@@ -181,9 +190,21 @@ def source_fingerprints(db: MetadataDb, tables: list[str]) -> dict[str, Fingerpr
     with contextlib.closing(db.connect()) as conn, conn.cursor() as cur:
         for table in tables:
             spec = db.spec(table)
-            cur.execute(f'select {select_all(spec)} from "{table}"')
+            cur.execute(f'select {select_all(spec, redact=True)} from "{table}"')
             result[table] = fingerprint(spec, cur.fetchall())
     return result
+
+
+def postgres_text_contains(dsn: str, schema: str, needles: list[str]) -> list[str]:
+    """``table: needle`` for every needle found in any row of any table of ``schema`` (as text)."""
+    found = []
+    with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+        cur.execute("select table_name from information_schema.tables where table_schema = %s", (schema,))
+        for (table,) in cur.fetchall():
+            cur.execute(f'select t::text from "{schema}"."{table}" t')
+            text = "\n".join(row[0] for row in cur.fetchall())
+            found += [f"{table}: {needle}" for needle in needles if needle in text]
+    return found
 
 
 def postgres_fingerprints(db: MetadataDb, dsn: str, schema: str, tables: list[str]) -> dict[str, Fingerprint]:

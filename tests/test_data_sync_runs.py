@@ -29,6 +29,7 @@ from data_sync_support import (
     duckdb_fingerprints,
     metadata_database,
     postgres_fingerprints,
+    postgres_text_contains,
     snowflake_fingerprints,
     source_fingerprints,
     work_tables_left,
@@ -47,6 +48,7 @@ from datacoves_airflow_provider.operators.data_sync_tables import TableSelection
 from datacoves_airflow_provider.testing.metadata_seed import seed_metadata_rows
 
 SCHEMA = "airflow_sync"
+PLANTED = ["Planted-Conn-Secret-91a4", "Planted-Var-Secret-3c7e"]
 SYNC_DAGS = ("db_sync_postgres", "db_sync_duckdb", "db_sync_snowflake", "db_sync_redshift")
 
 
@@ -61,6 +63,20 @@ def metadata(tmp_path_factory) -> Iterator[MetadataDb]:
         assert tries.read_text().count("try") == 2  # the retried task ran twice
         with contextlib.closing(db.connect()) as conn:
             seed_metadata_rows(conn, 3000, dag_id="seeded_dag")
+        # credentials in Airflow's own tables (no fernet key here: stored in clear)
+        # (the variable by SQL: `airflow variables set` would also record its value in the `log` table)
+        proc = db.airflow(
+            "connections", "add", "planted", "--conn-uri", f"postgresql://u:{PLANTED[0]}@db.example.com/x"
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        db.sql("insert into variable (key, val, is_encrypted) values ('planted', %s, false)", PLANTED[1])
+        # as stored: in clear, or Fernet-encrypted when the Airflow home has a key
+        stored = db.sql(
+            "select password from connection where conn_id = 'planted' "
+            "union all select val from variable where key = 'planted'"
+        )
+        assert len(stored) == 2 and all(value for (value,) in stored)
+        db.planted = [*PLANTED, *(value for (value,) in stored)]
         yield db
 
 
@@ -230,6 +246,15 @@ def test_every_table_is_an_exact_copy_through_updates_deletes_and_new_columns(
     assert fingerprints(tables) == source_fingerprints(metadata, tables)
     if kind in ("postgres", "redshift"):
         assert work_tables_left(dsn, SCHEMA) == []
+        # credential columns are never copied, even with tables=[] (every table)
+        assert postgres_text_contains(dsn, SCHEMA, metadata.planted) == []
+        assert metadata.sql("select count(*) from connection where conn_id = 'planted'") == [(1,)]
+        with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+            cur.execute(
+                f"select host, password, extra from \"{SCHEMA}\".connection where conn_id = 'planted'"
+            )
+            assert cur.fetchall() == [("db.example.com", None, None)]
+        assert third["connection"]["redacted"] == ["password", "extra"]
 
 
 def test_unreachable_destination_names_the_connection(metadata, monkeypatch):

@@ -54,7 +54,9 @@ def test_provider_info_is_valid_and_registers_only_what_exists():
         "datacoves_airflow_provider.notifiers.ms_teams.MSTeamsNotifier",
         "datacoves_airflow_provider.notifiers.slack.SlackNotifier",
     ]
-    assert info["secrets-backends"] == ["datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend"]
+    assert info["secrets-backends"] == [
+        "datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend"
+    ]
 
 
 def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
@@ -68,9 +70,11 @@ def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
     assert top == {"datacoves_airflow_provider", "operators", "notifiers"}
     assert "datacoves_airflow_provider/py.typed" in names
-    assert {"operators/datacoves/bash.py", "operators/datacoves/dbt.py", "operators/datacoves/data_sync.py"} <= set(
-        names
-    )
+    assert {
+        "operators/datacoves/bash.py",
+        "operators/datacoves/dbt.py",
+        "operators/datacoves/data_sync.py",
+    } <= set(names)
     assert {"notifiers/datacoves/ms_teams.py", "notifiers/datacoves/slack.py"} <= set(names)
     assert "notifiers/__init__.py" not in names and "operators/__init__.py" not in names  # namespace packages
     assert not any(n.split("/")[0] in {"secrets", "testing", "decorators"} for n in names)

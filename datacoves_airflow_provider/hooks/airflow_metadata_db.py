@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from datacoves_airflow_provider.hooks.postgres_copy import ByteSink, copy_out
 from datacoves_airflow_provider.hooks.sync_tables import (
     INCREMENTAL_CURSORS,
+    REDACTED_COLUMNS,
     ColumnKind,
     ColumnSpec,
     TableSpec,
@@ -153,7 +154,10 @@ class MetadataSnapshot:
         names = {column.name for column in columns}
         primary_key = tuple(self.inspector.get_pk_constraint(table).get("constrained_columns") or ())
         cursor = tuple(c for c in INCREMENTAL_CURSORS.get(table, ()) if c in names)
-        return TableSpec(name=table, columns=columns, primary_key=primary_key, cursor=cursor)
+        redacted = tuple(c for c in REDACTED_COLUMNS.get(table, ()) if c in names)
+        return TableSpec(
+            name=table, columns=columns, primary_key=primary_key, cursor=cursor, redacted=redacted
+        )
 
     def _quote(self, name: str) -> str:
         return self.connection.dialect.identifier_preparer.quote(name)
@@ -165,17 +169,19 @@ class MetadataSnapshot:
         changed_since: datetime.datetime | None,
         json_as_text: bool = False,
     ) -> str:
-        selected = ", ".join(
-            f"CAST({self._quote(c)} AS TEXT)"
-            if json_as_text and spec.column(c).kind is ColumnKind.JSON
-            else self._quote(c)
-            for c in columns
-        )
+        selected = ", ".join(self._select_item(spec, c, json_as_text) for c in columns)
         sql = f"SELECT {selected} FROM {self._quote(spec.name)}"
         if changed_since is not None:
             cursor = cursor_expression(spec, self._quote)
             sql += f" WHERE {cursor} >= {self._timestamp_literal(changed_since)} OR {cursor} IS NULL"
         return sql
+
+    def _select_item(self, spec: TableSpec, column: str, json_as_text: bool) -> str:
+        if column in spec.redacted:
+            return f"NULL AS {self._quote(column)}"
+        if json_as_text and spec.column(column).kind is ColumnKind.JSON:
+            return f"CAST({self._quote(column)} AS TEXT)"
+        return self._quote(column)
 
     def _timestamp_literal(self, value: datetime.datetime) -> str:
         text = value.astimezone(datetime.timezone.utc).isoformat()
@@ -200,7 +206,7 @@ class MetadataSnapshot:
         :returns: the number of bytes copied.
         """
         columns = tuple(columns or spec.column_names)
-        if changed_since is None and columns == spec.column_names:
+        if changed_since is None and columns == spec.column_names and not spec.redacted:
             source = f"{self._quote(spec.name)} ({column_list(columns)})"
         else:
             source = f"({self._select(spec, columns, changed_since)})"

@@ -112,6 +112,7 @@ class SyncDestination(ABC):
     def __init__(self, connection_id: str) -> None:
         self.connection_id = connection_id
         self._connection: Any = None
+        self._replaced: dict[str, int] = {}
 
     # -- connection and transaction ------------------------------------------------------------
 
@@ -420,6 +421,36 @@ class SyncDestination(ABC):
             )[0][0]
         )
 
+    def prepare_merge(self, schema: str, stage: str, target: str, spec: TableSpec, stage_rows: int) -> int:
+        """Get a merge ready; return how many stage rows have a key the target does not have yet.
+
+        Where the whole sync is one transaction, the merge's first half (deleting the target rows
+        whose key is in the stage) runs now, and its row count answers the question; elsewhere the
+        new keys are counted and the delete waits for the final transaction.
+
+        :param schema: the destination schema.
+        :param stage: the stage table with the changed rows.
+        :param target: the real table.
+        :param spec: the source table, for its primary key.
+        :param stage_rows: the rows in the stage.
+        """
+        if not stage_rows:
+            return 0
+        if not self.transactional_ddl:
+            return self.count_new_keys(schema, stage, target, spec)
+        replaced = self._delete_changed(schema, stage, target, spec)
+        self._replaced[stage] = replaced
+        return stage_rows - replaced
+
+    def _delete_changed(self, schema: str, stage: str, target: str, spec: TableSpec) -> int:
+        return max(
+            self.execute(
+                f"DELETE FROM {self.table(schema, target)} t USING {self.table(schema, stage)} s "
+                f"WHERE {self._key_match(spec, 't', 's')}"
+            ),
+            0,
+        )
+
     def count_unseen_keys(self, schema: str, keys: str, stage: str, target: str, spec: TableSpec) -> int:
         """How many source keys are neither in the target nor among the changed rows: rows the cursor
         missed (they force a full refresh).
@@ -491,10 +522,9 @@ class SyncDestination(ABC):
         :param spec: the source table.
         :returns: (rows replaced, rows inserted in all).
         """
-        replaced = self.execute(
-            f"DELETE FROM {self.table(schema, target)} t USING {self.table(schema, stage)} s "
-            f"WHERE {self._key_match(spec, 't', 's')}"
-        )
+        replaced = self._replaced.pop(stage, None)
+        if replaced is None:
+            replaced = self._delete_changed(schema, stage, target, spec)
         columns = column_list(spec.column_names)
         inserted = self.execute(
             f"INSERT INTO {self.table(schema, target)} ({columns}) "

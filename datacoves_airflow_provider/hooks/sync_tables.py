@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "IDENTIFIER_PATTERN",
     "INCREMENTAL_CURSORS",
+    "REDACTED_COLUMNS",
     "ColumnKind",
     "ColumnSpec",
     "TableSpec",
@@ -42,6 +43,19 @@ INCREMENTAL_CURSORS: dict[str, tuple[str, ...]] = {
     "dag_run": ("updated_at",),
     "job": ("end_date", "latest_heartbeat"),
     "log": ("dttm",),
+}
+
+
+#: Columns that hold credentials; they are never copied (the destination column is NULL), even when
+#: the table is asked for by name: connection passwords and extras, variable values, password
+#: hashes, web sessions and trigger arguments (which may carry connection secrets).
+REDACTED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "connection": ("password", "extra"),
+    "variable": ("val",),
+    "ab_user": ("password",),
+    "ab_register_user": ("password",),
+    "session": ("data",),
+    "trigger": ("kwargs", "encrypted_kwargs"),
 }
 
 
@@ -99,12 +113,14 @@ class TableSpec:
     :param primary_key: the primary-key columns; empty when the table has none.
     :param cursor: the update-cursor columns (COALESCEd) for an incremental sync; empty for a
         table copied in full every time.
+    :param redacted: columns that are never copied (credentials): NULL at the destination.
     """
 
     name: str
     columns: tuple[ColumnSpec, ...]
     primary_key: tuple[str, ...] = ()
     cursor: tuple[str, ...] = field(default=())
+    redacted: tuple[str, ...] = field(default=())
 
     @property
     def column_names(self) -> tuple[str, ...]:

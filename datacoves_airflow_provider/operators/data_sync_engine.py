@@ -52,6 +52,7 @@ class TableResult:
     :param rows_total: rows in the destination table after the sync.
     :param bytes: bytes transferred.
     :param seconds: time spent loading the table.
+    :param redacted: credential columns left NULL at the destination.
     """
 
     table: str
@@ -62,6 +63,7 @@ class TableResult:
     rows_total: int = 0
     bytes: int = 0
     seconds: float = 0.0
+    redacted: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -254,7 +256,7 @@ class DataSync:
         started = time.monotonic()
         mode, reason = self._mode(destination, spec, state)
         stage = stage_table_name(spec.name)
-        pending = _Pending(spec, TableResult(spec.name, mode, reason), stage)
+        pending = _Pending(spec, TableResult(spec.name, mode, reason, redacted=list(spec.redacted)), stage)
         destination.create_table(self.schema, stage, spec)
         result = pending.result
         if mode == "incremental":
@@ -267,9 +269,7 @@ class DataSync:
             # the row count the last sync committed with the data (the sync owns these tables);
             # cheaper than counting a large destination table every run
             target_rows = state.row_count
-            new_keys = (
-                destination.count_new_keys(self.schema, stage, spec.name, spec) if result.rows_copied else 0
-            )
+            new_keys = destination.prepare_merge(self.schema, stage, spec.name, spec, result.rows_copied)
             expected = target_rows + new_keys
             if source_rows > expected:
                 result.mode, result.reason = (
@@ -306,7 +306,7 @@ class DataSync:
         result.seconds = time.monotonic() - started
         rate = result.rows_copied / result.seconds if result.seconds > 0 else 0.0
         self.log.info(
-            "%s: %s (%s): %s rows, %s in %.2f s (%s rows/s, %s/s)",
+            "%s: %s (%s): %s rows, %s in %.2f s (%s rows/s, %s/s)%s",
             spec.name,
             result.mode,
             result.reason,
@@ -315,6 +315,7 @@ class DataSync:
             result.seconds,
             f"{rate:,.0f}",
             _human_bytes(result.bytes / result.seconds if result.seconds > 0 else 0),
+            f"; credentials not copied: {', '.join(spec.redacted)}" if spec.redacted else "",
         )
         return pending
 
