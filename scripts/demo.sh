@@ -48,7 +48,7 @@ print('personal_loans in .demo/warehouse.duckdb:', rows)"
 
 echo "== airflow dags test airflow_db_sync_local (Airflow's database -> .demo/airflow_db.duckdb)"
 .venvs/af3/bin/airflow dags test airflow_db_sync_local 2024-01-01 2>&1 \
-  | sed -n '/Data sync done/,/rows copied in/p' | sed -E 's/ \[datacoves_airflow_provider.*$//; s/^.*\[info *\] //' || true
+  | sed -n '/Data sync done/,/rows copied in/p' | sed -E 's/ +\[[A-Za-z0-9_.]+\] loc=.*$//; s/^.*\[info *\] //' || true
 sync_state=$(run_state airflow_db_sync_local)
 .venvs/af3/bin/python -c "
 import duckdb

@@ -429,3 +429,66 @@ def test_a_table_asked_for_that_does_not_exist_fails_before_writing(metadata, tm
     assert result.states == {"sync_airflow_db": "failed"}, result.output[-4000:]
     assert "do not exist in this Airflow's metadata database: dag_pickles" in result.output
     assert not path.exists()  # nothing was written, not even the file
+
+
+def test_redshift_operator_reads_its_service_connection_and_names_the_default_schema(
+    metadata, redshift_warehouse
+):
+    """DatacovesDataSyncOperatorRedshift(service_connection_name=...) from DATACOVES__<NAME>__* variables;
+    the schema defaults to airflow-<environment slug> (a dash: quoted everywhere)."""
+    params = dict(part.split("=", 1) for part in redshift_warehouse.split())
+    env = {
+        "DATACOVES__AIRFLOW_DB_LOAD__HOST": params["host"],
+        "DATACOVES__AIRFLOW_DB_LOAD__PORT": params["port"],
+        "DATACOVES__AIRFLOW_DB_LOAD__USER": params["user"],
+        "DATACOVES__AIRFLOW_DB_LOAD__PASSWORD": "Rs-Service-Password-77f1",
+        "DATACOVES__AIRFLOW_DB_LOAD__DATABASE": params["dbname"],
+        "DATACOVES__ENVIRONMENT_SLUG": "qwe123",
+    }
+    result = metadata.run_dag("db_sync_redshift_service", **env)
+    assert result.states == {"sync_airflow_db": "success"}, result.output[-5000:]
+    summary = metadata.xcom("db_sync_redshift_service", "sync_airflow_db")
+    assert summary["schema"] == "airflow-qwe123" and summary["destination"] == "Redshift (airflow_db_load)"
+    assert "log" in by_table(summary)
+    assert "Rs-Service-Password-77f1" not in result.output
+    with contextlib.closing(psycopg2.connect(redshift_warehouse)) as conn, conn.cursor() as cur:
+        cur.execute('select count(*) from "airflow-qwe123".dag')
+        assert cur.fetchone()[0] >= 1
+
+    missing = {k: v for k, v in env.items() if not k.endswith("__HOST")}
+    result = metadata.run_dag("db_sync_redshift_service", **missing)
+    assert result.states == {"sync_airflow_db": "failed"}
+    assert "Service connection 'airflow_db_load' is not available on this worker: " in result.output
+    assert "DATACOVES__AIRFLOW_DB_LOAD__HOST is not set" in result.output
+
+
+def test_snowflake_service_connection_fields_and_masking(monkeypatch):
+    from datacoves_airflow_provider.compat import redact
+    from datacoves_airflow_provider.environment import MissingEnvironmentError
+    from datacoves_airflow_provider.operators.data_sync import service_connection
+
+    for field, value in {
+        "ACCOUNT": "acme-xy12345",
+        "USER": "loader",
+        "PASSWORD": "Sf-Service-Password-5a0c",
+        "DATABASE": "RAW",
+        "ROLE": "LOADER",
+        "WAREHOUSE": "WH_LOAD",
+    }.items():
+        monkeypatch.setenv(f"DATACOVES__AIRFLOW_DB_LOAD__{field}", value)
+    conn = service_connection("airflow_db_load", "snowflake")
+    assert (conn.conn_type, conn.login, conn.password) == ("snowflake", "loader", "Sf-Service-Password-5a0c")
+    assert conn.extra_dejson == {
+        "account": "acme-xy12345",
+        "database": "RAW",
+        "warehouse": "WH_LOAD",
+        "role": "LOADER",
+    }
+    assert "Sf-Service-Password-5a0c" not in str(redact("password was Sf-Service-Password-5a0c"))
+
+    monkeypatch.delenv("DATACOVES__AIRFLOW_DB_LOAD__PASSWORD")
+    with pytest.raises(
+        MissingEnvironmentError,
+        match=r"DATACOVES__AIRFLOW_DB_LOAD__PASSWORD \(or DATACOVES__AIRFLOW_DB_LOAD__PRIVATE_KEY\)",
+    ):
+        service_connection("airflow_db_load", "snowflake")

@@ -90,3 +90,16 @@ def db_sync_missing_table():
 
 
 db_sync_missing_table()
+
+
+@dag(
+    schedule=None, start_date=datetime(2024, 1, 1), catchup=False, tags=["test"], default_args={"retries": 0}
+)
+def db_sync_redshift_service():
+    """The documented operator through its legacy path, with a service connection's variables."""
+    from operators.datacoves.data_sync import DatacovesDataSyncOperatorRedshift
+
+    DatacovesDataSyncOperatorRedshift(service_connection_name="airflow_db_load", additional_tables=["log"])
+
+
+db_sync_redshift_service()
