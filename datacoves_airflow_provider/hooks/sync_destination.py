@@ -108,6 +108,8 @@ class SyncDestination(ABC):
     declares_primary_key: bool = True
     #: The DB-API placeholder of the driver.
     placeholder: str = "%s"
+    #: Row data per :meth:`insert_batch` call when loading rows (statement-size limits).
+    insert_batch_bytes: int = 4 << 20
 
     def __init__(self, connection_id: str) -> None:
         self.connection_id = connection_id
@@ -157,15 +159,20 @@ class SyncDestination(ABC):
         :param sql: the statement.
         :param params: values for its placeholders.
         """
+        rowcount, _ = self._run(sql, params, fetch=False)
+        return rowcount
+
+    def _run(self, sql: str, params: Sequence[Any] | None, fetch: bool) -> tuple[int, list[tuple[Any, ...]]]:
         with contextlib.closing(self._connection.cursor()) as cursor:
             try:
                 if params is None:
                     cursor.execute(sql)
                 else:
                     cursor.execute(sql, params)
+                rows = [tuple(row) for row in cursor.fetchall()] if fetch else []
             except Exception as error:
                 raise self.translate_error(error, sql) from error
-            return int(cursor.rowcount if cursor.rowcount is not None else -1)
+            return int(cursor.rowcount if cursor.rowcount is not None else -1), rows
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query; return its rows.
@@ -173,15 +180,7 @@ class SyncDestination(ABC):
         :param sql: the query.
         :param params: values for its placeholders.
         """
-        with contextlib.closing(self._connection.cursor()) as cursor:
-            try:
-                if params is None:
-                    cursor.execute(sql)
-                else:
-                    cursor.execute(sql, params)
-            except Exception as error:
-                raise self.translate_error(error, sql) from error
-            return [tuple(row) for row in cursor.fetchall()]
+        return self._run(sql, params, fetch=True)[1]
 
     def translate_error(self, error: Exception, sql: str) -> Exception:
         """Wrap a driver error so the message names the connection and what was being done.
@@ -343,7 +342,7 @@ class SyncDestination(ABC):
         columns: Sequence[str],
         batches: Iterable[list[tuple[Any, ...]]],
     ) -> tuple[int, int]:
-        """Insert batches of rows; return (rows, approximate bytes).
+        """Insert the rows in batches of about :attr:`insert_batch_bytes`; return (rows, approximate bytes).
 
         :param schema: the destination schema.
         :param name: the work table.
@@ -354,14 +353,19 @@ class SyncDestination(ABC):
         kinds = [spec.column(c).kind for c in columns]
         values = ", ".join(self.column_value_sql(spec.column(c)) for c in columns)
         sql = f"INSERT INTO {self.table(schema, name)} ({column_list(columns)}) VALUES ({values})"
-        rows = size = 0
+        rows = size = pending_size = 0
+        pending: list[tuple[Any, ...]] = []
         for batch in batches:
-            prepared = [
-                tuple(normalise_value(v, k) for v, k in zip(row, kinds, strict=True)) for row in batch
-            ]
-            self.insert_batch(sql, prepared)
-            rows += len(prepared)
-            size += sum(_approximate_size(row) for row in prepared)
+            for row in batch:
+                prepared = tuple(normalise_value(v, k) for v, k in zip(row, kinds, strict=True))
+                pending.append(prepared)
+                pending_size += _approximate_size(prepared)
+                if pending_size >= self.insert_batch_bytes:
+                    self.insert_batch(sql, pending)
+                    rows, size, pending, pending_size = rows + len(pending), size + pending_size, [], 0
+        if pending:
+            self.insert_batch(sql, pending)
+            rows, size = rows + len(pending), size + pending_size
         return rows, size
 
     def insert_batch(self, sql: str, rows: list[tuple[Any, ...]]) -> None:

@@ -1,6 +1,7 @@
 """Snowflake destination of the data sync, through the Snowflake provider's ``SnowflakeHook``.
 
-Rows are inserted with the connector's multi-row ``INSERT`` (``executemany``, pyformat binding)
+Rows are inserted with the connector's multi-row ``INSERT`` (``executemany``, pyformat binding,
+about 512 KB per statement)
 into a stage table whose JSON columns are text; ``PARSE_JSON`` turns them into ``VARIANT`` when the
 stage is applied. Snowflake commits DDL on its own, so:
 
@@ -16,10 +17,10 @@ Snowflake emulator); ``network_timeout`` (seconds, default 300) bounds every req
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from datacoves_airflow_provider.hooks.sync_destination import SyncDestination, normalise_value
+from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
 from datacoves_airflow_provider.hooks.sync_tables import (
     ColumnKind,
     ColumnSpec,
@@ -46,8 +47,6 @@ _SNOWFLAKE_TYPES = {
     ColumnKind.UUID: "VARCHAR(36)",
 }
 
-#: Bytes of row data per multi-row INSERT statement (Snowflake caps statement text).
-_INSERT_BYTES = 512 * 1024
 #: Default seconds before a request to Snowflake gives up.
 _NETWORK_TIMEOUT = 300
 
@@ -61,6 +60,8 @@ class SnowflakeDestination(SyncDestination):
 
     label = "Snowflake"
     transactional_ddl = False
+    #: Snowflake caps a statement's text; the connector sends executemany as one multi-row INSERT.
+    insert_batch_bytes = 512 * 1024
 
     def __init__(self, connection_id: str, connection: Any | None = None) -> None:
         super().__init__(connection_id)
@@ -137,45 +138,6 @@ class SnowflakeDestination(SyncDestination):
         )
         self.execute(f"DROP TABLE IF EXISTS {self.table(schema, name)}")
         self.execute(f"CREATE TABLE {self.table(schema, name)} ({definitions})")
-
-    def load_rows(
-        self,
-        schema: str,
-        name: str,
-        spec: TableSpec,
-        columns: Sequence[str],
-        batches: Iterable[list[tuple[Any, ...]]],
-    ) -> tuple[int, int]:
-        """Insert the rows with multi-row INSERTs of about 512 KB each; return (rows, bytes).
-
-        :param schema: the destination schema.
-        :param name: the work table.
-        :param spec: the source table.
-        :param columns: the columns, in the rows' order.
-        :param batches: the rows, batch by batch.
-        """
-        kinds = [spec.column(c).kind for c in columns]
-        values = ", ".join(["%s"] * len(columns))
-        sql = f"INSERT INTO {self.table(schema, name)} ({column_list(columns)}) VALUES ({values})"
-        rows = size = 0
-        pending: list[tuple[Any, ...]] = []
-        pending_size = 0
-        for batch in batches:
-            for row in batch:
-                prepared = tuple(normalise_value(v, k) for v, k in zip(row, kinds, strict=True))
-                row_size = sum(
-                    len(v) if isinstance(v, (str, bytes)) else 8 for v in prepared if v is not None
-                )
-                pending.append(prepared)
-                pending_size += row_size
-                if pending_size >= _INSERT_BYTES:
-                    self.insert_batch(sql, pending)
-                    rows, size = rows + len(pending), size + pending_size
-                    pending, pending_size = [], 0
-        if pending:
-            self.insert_batch(sql, pending)
-            rows, size = rows + len(pending), size + pending_size
-        return rows, size
 
     def _typed_select(self, spec: TableSpec, source: str) -> str:
         selected = ", ".join(

@@ -166,15 +166,6 @@ def make_destination(
     return DuckDBDestination(name)
 
 
-def _refuse_other_db_type(kwargs: dict[str, Any], db_type: str) -> None:
-    given = kwargs.pop("db_type", db_type)
-    if not isinstance(given, str) or given.strip().lower() != db_type:
-        raise ValueError(
-            f"Task {kwargs['task_id']!r}: this operator syncs to {db_type}; db_type={given!r} contradicts "
-            "it. Use DatacovesDataSyncOperator (or @task.datacoves_airflow_db_sync) with that db_type"
-        )
-
-
 class DatacovesDataSyncOperator(BaseOperator):
     """Copy Airflow's metadata tables into ``destination_schema`` of a warehouse: an exact copy, atomically.
 
@@ -288,16 +279,19 @@ class DatacovesDataSyncOperator(BaseOperator):
         return sync.run().as_dict()
 
 
-class DatacovesDataSyncOperatorSnowflake(DatacovesDataSyncOperator):
-    """Sync Airflow's database to Snowflake (the documented operator).
+class _DocumentedDataSyncOperator(DatacovesDataSyncOperator):
+    """The documented operators' shape: one destination kind, a service connection by default.
 
     :param service_connection_name: the service connection whose ``DATACOVES__<NAME>__*`` variables
-        (ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, ROLE, WAREHOUSE) reach the warehouse.
-    :param connection_id: an Airflow Snowflake connection instead.
+        reach the warehouse.
+    :param connection_id: an Airflow connection instead.
     :param kwargs: :class:`DatacovesDataSyncOperator` arguments (``tables``, ``additional_tables``,
         ``destination_schema``, ...) and BaseOperator's; ``task_id`` defaults to ``sync_airflow_db``.
     """
 
+    #: The destination kind of the subclass.
+    warehouse: str
+
     def __init__(
         self,
         *,
@@ -306,37 +300,38 @@ class DatacovesDataSyncOperatorSnowflake(DatacovesDataSyncOperator):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("task_id", "sync_airflow_db")
-        _refuse_other_db_type(kwargs, "snowflake")
+        given = kwargs.pop("db_type", self.warehouse)
+        if not isinstance(given, str) or given.strip().lower() != self.warehouse:
+            raise ValueError(
+                f"Task {kwargs['task_id']!r}: this operator syncs to {self.warehouse}; db_type={given!r} "
+                "contradicts it. Use DatacovesDataSyncOperator (or @task.datacoves_airflow_db_sync) with "
+                "that db_type"
+            )
         super().__init__(
-            db_type="snowflake",
+            db_type=self.warehouse,
             connection_id=connection_id,
             service_connection_name=None if connection_id else service_connection_name,
             **kwargs,
         )
 
 
-class DatacovesDataSyncOperatorRedshift(DatacovesDataSyncOperator):
-    """Sync Airflow's database to Redshift (the documented operator).
+class DatacovesDataSyncOperatorSnowflake(_DocumentedDataSyncOperator):
+    """Sync Airflow's database to Snowflake (the documented operator).
 
-    :param service_connection_name: the service connection whose ``DATACOVES__<NAME>__*`` variables
-        (HOST, USER, PASSWORD, DATABASE, optional PORT) reach the cluster.
-    :param connection_id: an Airflow Redshift connection instead.
-    :param kwargs: :class:`DatacovesDataSyncOperator` arguments and BaseOperator's; ``task_id``
-        defaults to ``sync_airflow_db``.
+    :param kwargs: ``service_connection_name`` (default ``airflow_db_load``: its ACCOUNT, USER,
+        PASSWORD or PRIVATE_KEY, DATABASE, ROLE, WAREHOUSE variables) or ``connection_id`` (an
+        Airflow Snowflake connection), and every :class:`DatacovesDataSyncOperator` argument.
     """
 
-    def __init__(
-        self,
-        *,
-        service_connection_name: str = DEFAULT_SERVICE_CONNECTION,
-        connection_id: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("task_id", "sync_airflow_db")
-        _refuse_other_db_type(kwargs, "redshift")
-        super().__init__(
-            db_type="redshift",
-            connection_id=connection_id,
-            service_connection_name=None if connection_id else service_connection_name,
-            **kwargs,
-        )
+    warehouse = "snowflake"
+
+
+class DatacovesDataSyncOperatorRedshift(_DocumentedDataSyncOperator):
+    """Sync Airflow's database to Redshift (the documented operator).
+
+    :param kwargs: ``service_connection_name`` (default ``airflow_db_load``: its HOST, USER,
+        PASSWORD, DATABASE and optional PORT variables) or ``connection_id`` (an Airflow Redshift
+        connection), and every :class:`DatacovesDataSyncOperator` argument.
+    """
+
+    warehouse = "redshift"
