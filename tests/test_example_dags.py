@@ -71,5 +71,6 @@ def test_local_db_sync_example_copies_the_sqlite_metadata_database(airflow_home,
             "select table_name from information_schema.tables where table_schema = 'airflow_local'"
         ).fetchall()}  # fmt: skip
         assert {"dag", "dag_run", "task_instance", "_datacoves_sync_state"} <= tables
-        assert db.execute('select count(*) from airflow_local."dag"').fetchone()[0] >= 1
+        # this run itself (on 2.x, `airflow dags test` leaves the dag table empty)
+        assert db.execute("select count(*) from airflow_local.dag_run where dag_id = 'airflow_db_sync_local'").fetchone()[0] == 1
         assert not any(t.startswith("_dcsync_") for t in tables)

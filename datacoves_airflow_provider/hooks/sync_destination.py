@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -283,19 +282,6 @@ class SyncDestination(ABC):
             [state.table, state.cursor_value, state.row_count, state.signature, now],
         )
 
-    def table_exists(self, schema: str, table: str) -> bool:
-        """Whether ``schema.table`` exists.
-
-        :param schema: the destination schema.
-        :param table: the table.
-        """
-        p = self.placeholder
-        rows = self.query(
-            f"SELECT count(*) FROM information_schema.tables WHERE table_schema = {p} AND table_name = {p}",
-            [schema, table],
-        )
-        return bool(rows and rows[0][0])
-
     # -- loading -------------------------------------------------------------------------------
 
     def create_table(
@@ -381,14 +367,6 @@ class SyncDestination(ABC):
                 raise self.translate_error(error, sql) from error
 
     # -- reading the destination ---------------------------------------------------------------
-
-    def count(self, schema: str, name: str) -> int:
-        """Rows in a destination table.
-
-        :param schema: the destination schema.
-        :param name: the table.
-        """
-        return int(self.query(f"SELECT count(*) FROM {self.table(schema, name)}")[0][0])
 
     def max_cursor(self, schema: str, name: str, spec: TableSpec) -> str | None:
         """The highest cursor value in a destination table, ISO 8601 in UTC (None if empty).
@@ -581,8 +559,3 @@ def _iso_utc(value: Any) -> str | None:
             value = value.replace(tzinfo=datetime.timezone.utc)
         return value.astimezone(datetime.timezone.utc).isoformat()
     raise TypeError(f"cursor value {value!r} is not a timestamp")
-
-
-def unique_suffix() -> str:
-    """A short random suffix for names that must not collide between runs."""
-    return uuid.uuid4().hex[:8]

@@ -1,9 +1,8 @@
 """Snowflake destination of the data sync, through the Snowflake provider's ``SnowflakeHook``.
 
 Rows are inserted with the connector's multi-row ``INSERT`` (``executemany``, pyformat binding,
-about 512 KB per statement)
-into a stage table whose JSON columns are text; ``PARSE_JSON`` turns them into ``VARIANT`` when the
-stage is applied. Snowflake commits DDL on its own, so:
+about 512 KB per statement) into a stage table whose JSON columns are text; ``PARSE_JSON`` turns
+them into ``VARIANT`` when the stage is applied. Snowflake commits DDL on its own, so:
 
 * a table that keeps its columns is refreshed with ``DELETE`` + ``INSERT ... SELECT``, and every
   such refresh and every incremental merge run in one transaction (all tables change together);
@@ -167,10 +166,8 @@ class SnowflakeDestination(SyncDestination):
         :param spec: the source table.
         """
         existing = self.target_columns(schema, target)
-        if existing and tuple(existing) == tuple(c.upper() for c in spec.column_names):
-            return  # same columns: refreshed by DML inside the transaction
-        if existing and tuple(existing) == spec.column_names:
-            return
+        if tuple(existing) == spec.column_names:
+            return  # same columns (identifiers are quoted, so case is kept): DML inside the transaction
         typed = self._build_typed(schema, stage, spec)
         if existing:
             self.execute(f"ALTER TABLE {self.table(schema, target)} SWAP WITH {self.table(schema, typed)}")
