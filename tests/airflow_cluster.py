@@ -12,7 +12,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,8 +116,18 @@ class AirflowCluster:
 
 
 @contextlib.contextmanager
-def airflow_cluster(home: Path, dags_folder: Path, **extra_env: str) -> Iterator[AirflowCluster]:
-    """Start a LocalExecutor deployment on a new PostgreSQL database; stop it and drop the database after."""
+def airflow_cluster(
+    home: Path,
+    dags_folder: Path,
+    settings: Callable[[str], dict[str, str]] | None = None,
+    cluster_factory: Callable[..., AirflowCluster] = AirflowCluster,
+    **extra_env: str,
+) -> Iterator[AirflowCluster]:
+    """Start a LocalExecutor deployment on a new PostgreSQL database; stop it and drop the database after.
+
+    ``settings`` maps the database URL to settings that replace the defaults (another executor);
+    ``cluster_factory`` builds the returned cluster (a subclass with more state); ``extra_env`` wins.
+    """
     import psycopg2
 
     database = f"airflow_{uuid.uuid4().hex[:10]}"
@@ -126,10 +136,9 @@ def airflow_cluster(home: Path, dags_folder: Path, **extra_env: str) -> Iterator
     admin.cursor().execute(f'create database "{database}"')
     home.mkdir(parents=True, exist_ok=True)
     api_port = free_port()
-    env = airflow_env(
-        home,
-        dags_folder,
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}",
+    database_url = f"postgresql+psycopg2://postgres@127.0.0.1:5432/{database}"
+    env_settings = dict(
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=database_url,
         AIRFLOW__CORE__EXECUTOR="LocalExecutor",
         AIRFLOW__CORE__PARALLELISM="4",
         AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION="True",
@@ -145,9 +154,11 @@ def airflow_cluster(home: Path, dags_folder: Path, **extra_env: str) -> Iterator
         AIRFLOW__API_AUTH__JWT_SECRET=uuid.uuid4().hex,
         AIRFLOW__WEBSERVER__SECRET_KEY=uuid.uuid4().hex,
         AIRFLOW__CORE__FERNET_KEY="",
-        **extra_env,
     )
-    cluster = AirflowCluster(home=home, env=env, database=database)
+    env_settings.update(settings(database_url) if settings else {})
+    env_settings.update(extra_env)
+    env = airflow_env(home, dags_folder, **env_settings)
+    cluster = cluster_factory(home=home, env=env, database=database)
     try:
         cluster.cli("db", "migrate", timeout=300)
         components = ["scheduler"] if airflow_major() < 3 else ["api-server", "scheduler", "dag-processor"]

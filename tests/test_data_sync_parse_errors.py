@@ -76,6 +76,11 @@ BAD_DECORATED = [
         "incremental_lookback must be a non-negative",
     ),
     (
+        {"db_type": "duckdb", "connection_id": "main", "full_refresh": "no"},
+        TypeError,
+        "full_refresh must be True or False, got str 'no'",
+    ),
+    (
         {"db_type": "duckdb", "service_connection_name": "airflow_db_load"},
         ValueError,
         "service connections exist for Snowflake and Redshift only",

@@ -486,6 +486,13 @@ def test_snowflake_service_connection_fields_and_masking(monkeypatch):
     }
     assert "Sf-Service-Password-5a0c" not in str(redact("password was Sf-Service-Password-5a0c"))
 
+    monkeypatch.setenv("DATACOVES__REDSHIFT_LOAD__HOST", "cluster.example.com")
+    monkeypatch.setenv("DATACOVES__REDSHIFT_LOAD__USER", "loader")
+    monkeypatch.setenv("DATACOVES__REDSHIFT_LOAD__DATABASE", "dev")
+    monkeypatch.setenv("DATACOVES__REDSHIFT_LOAD__PORT", "fivefour")
+    with pytest.raises(ValueError, match="DATACOVES__REDSHIFT_LOAD__PORT='fivefour' is not a port number"):
+        service_connection("redshift_load", "redshift")
+
     monkeypatch.delenv("DATACOVES__AIRFLOW_DB_LOAD__PASSWORD")
     with pytest.raises(
         MissingEnvironmentError,

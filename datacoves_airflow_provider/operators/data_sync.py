@@ -118,6 +118,9 @@ def service_connection(name: str, db_type: str) -> Any:
             schema=values.get("SCHEMA"),
             extra=json.dumps({k: v for k, v in extra.items() if v}),
         )
+    port = values.get("PORT", "5439")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{prefix}PORT={port!r} is not a port number: set it to e.g. 5439, or unset it")
     return Connection(
         conn_id=name,
         conn_type="redshift",
@@ -125,7 +128,7 @@ def service_connection(name: str, db_type: str) -> Any:
         login=values["USER"],
         password=values.get("PASSWORD"),
         schema=values["DATABASE"],
-        port=int(values.get("PORT", "5439")),
+        port=int(port),
     )
 
 
@@ -238,6 +241,11 @@ class DatacovesDataSyncOperator(BaseOperator):
                 f"Task {self.task_id!r}: destination_schema must be a non-empty schema name, got "
                 f"{destination_schema!r}; leave it out for the default airflow-<environment slug>"
             )
+        if not isinstance(full_refresh, bool):
+            raise TypeError(
+                f"Task {self.task_id!r}: full_refresh must be True or False, got "
+                f"{type(full_refresh).__name__} {full_refresh!r}"
+            )
         if isinstance(incremental_lookback, (int, float)) and not isinstance(incremental_lookback, bool):
             incremental_lookback = datetime.timedelta(seconds=incremental_lookback)
         if (
@@ -254,7 +262,7 @@ class DatacovesDataSyncOperator(BaseOperator):
         self.selection = TableSelection.from_arguments(tables, additional_tables, self.task_id)
         self.tables = tables
         self.additional_tables = additional_tables
-        self.full_refresh = bool(full_refresh)
+        self.full_refresh = full_refresh
         self.incremental_lookback = incremental_lookback
 
     def execute(self, context: Context) -> dict[str, Any]:

@@ -1,0 +1,239 @@
+"""A real CeleryExecutor deployment for tests: ``airflow_cluster`` (fresh PostgreSQL metadata
+database; 2.x scheduler, 3.x api-server + scheduler + dag-processor) with the executor switched to
+Celery, a Redis broker in a database of its own (1-15, claimed and flushed at start and stop), the
+Celery result backend in the cluster's PostgreSQL database, and one ``airflow celery worker`` per
+queue, each with its own hostname and TMPDIR, as if on its own machine.
+
+Everything started is stopped afterwards, even when the test fails: airflow_cluster stops the
+process groups (SIGTERM, then SIGKILL) and drops the database; then any process still carrying the
+cluster's marker variable (task processes put themselves in process groups of their own) is
+killed, and the Redis database is flushed and released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from airflow_cluster import AirflowCluster, airflow_cluster
+from conftest import AIRFLOW_BIN, free_port
+
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+#: Set in every process of a cluster (inherited by workers and their task processes).
+MARKER_VAR = "AIRFLOW_TEST_CLUSTER_ID"
+#: The name a worker and its tasks report as their host (see worker_hostname).
+HOSTNAME_VAR = "AIRFLOW_TEST_WORKER_HOSTNAME"
+CLAIM_KEY = "airflow-test-cluster:claim"
+CLAIM_TTL = 3600
+# Claim a database nobody holds and flush it, atomically; release it only if it is still ours.
+_CLAIM = (
+    "if redis.call('exists', KEYS[1]) == 0 then redis.call('flushdb');"
+    " redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2]); return 1 end return 0"
+)
+_RELEASE = (
+    "local owner = redis.call('get', KEYS[1]);"
+    " if owner == false or owner == ARGV[1] then redis.call('flushdb'); return 1 end return 0"
+)
+
+
+def worker_hostname() -> str:
+    """``[core] hostname_callable`` of the test workers: the host name a worker was given (all run on
+    this machine, so ``socket.getfqdn()`` would be the same for every worker)."""
+    return os.environ.get(HOSTNAME_VAR) or socket.getfqdn()
+
+
+def redis_client(db: int):
+    import redis
+
+    return redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=db)
+
+
+def claim_redis_db(owner: str) -> int:
+    """A Redis database (1-15) no other test cluster holds, emptied and marked as ``owner``'s."""
+    for db in random.sample(range(1, 16), 15):
+        with contextlib.closing(redis_client(db)) as client:
+            if client.eval(_CLAIM, 1, CLAIM_KEY, owner, CLAIM_TTL):
+                return db
+    raise AssertionError(f"Redis databases 1-15 on {REDIS_HOST}:{REDIS_PORT} are all claimed")
+
+
+def release_redis_db(db: int, owner: str) -> None:
+    with contextlib.closing(redis_client(db)) as client:
+        client.eval(_RELEASE, 1, CLAIM_KEY, owner)
+
+
+def marked_processes(marker: str) -> list[int]:
+    """Our processes whose environment has ``MARKER_VAR=marker``."""
+    needle = f"{MARKER_VAR}={marker}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+    return found
+
+
+def kill_marked(marker: str) -> list[str]:
+    """SIGKILL what is left of a cluster; returns the command lines it killed."""
+    killed = []
+    for pid in marked_processes(marker):
+        with contextlib.suppress(OSError):
+            cmdline = (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ")
+            os.kill(pid, signal.SIGKILL)
+            killed.append(f"{pid}: {cmdline.decode(errors='replace').strip()}")
+    deadline = time.monotonic() + 10
+    while marked_processes(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return killed
+
+
+@dataclass
+class CeleryWorker:
+    queue: str
+    hostname: str  # Celery node name (celery@<hostname>) and Airflow's task_instance.hostname
+    tmpdir: Path
+    log: Path
+
+
+@dataclass
+class CeleryCluster(AirflowCluster):
+    marker: str = ""
+    redis_db: int = 0
+    workers: dict[str, CeleryWorker] = field(default_factory=dict)
+    #: Processes still running after the graceful stop (killed by the final sweep).
+    leftovers: list[str] = field(default_factory=list)
+
+    def redis_keys(self) -> list[str]:
+        with contextlib.closing(redis_client(self.redis_db)) as client:
+            return sorted(k.decode() for k in client.keys("*"))
+
+    def task_hosts(self, dag_id: str, run_id: str) -> dict[str, tuple[str | None, str | None]]:
+        """task_id -> (hostname, queue) as Airflow recorded them."""
+        rows = self.sql(
+            "select task_id, hostname, queue from task_instance where dag_id = %s and run_id = %s",
+            dag_id,
+            run_id,
+        )
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def wait_for_workers(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        pending = dict(self.workers)
+        while pending and time.monotonic() < deadline:
+            for name, worker in list(pending.items()):
+                if worker.log.exists() and f"@{worker.hostname} ready." in worker.log.read_text():
+                    del pending[name]
+            self.check_alive()
+            time.sleep(0.5)
+        if pending:
+            raise AssertionError(f"workers {sorted(pending)} not ready within {timeout}s\n{self.logs()}")
+
+
+def celery_env(database_url: str, marker: str, redis_db: int, default_queue: str) -> dict[str, str]:
+    """What CeleryExecutor needs instead of airflow_cluster's LocalExecutor (every component)."""
+    return {
+        MARKER_VAR: marker,
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "8",
+        "AIRFLOW__CELERY__BROKER_URL": f"redis://{REDIS_HOST}:{REDIS_PORT}/{redis_db}",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{database_url.split('://', 1)[1]}",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "3600",
+        "AIRFLOW__OPERATORS__DEFAULT_QUEUE": default_queue,
+    }
+
+
+@contextlib.contextmanager
+def celery_cluster(
+    home: Path, dags_folder: Path, queues: tuple[str, ...] = ("worker_a", "worker_b"), **extra_env: str
+) -> Iterator[CeleryCluster]:
+    """Start a CeleryExecutor deployment with one worker per queue (the first is [operators]
+    default_queue); ``extra_env`` goes to every component and overrides any setting."""
+    marker = uuid.uuid4().hex
+    redis_db = claim_redis_db(marker)
+    created: list[CeleryCluster] = []
+
+    def new_cluster(**kwargs) -> CeleryCluster:
+        created.append(CeleryCluster(marker=marker, redis_db=redis_db, **kwargs))
+        return created[-1]
+
+    try:
+        with contextlib.ExitStack() as stack:
+            cluster = stack.enter_context(
+                airflow_cluster(
+                    home,
+                    dags_folder,
+                    settings=lambda database_url: celery_env(database_url, marker, redis_db, queues[0]),
+                    cluster_factory=new_cluster,
+                    **extra_env,
+                )
+            )
+            assert isinstance(cluster, CeleryCluster)
+            # drain the workers before airflow_cluster stops the rest (running tasks get 30 s to end,
+            # 5 s when the test failed)
+            drain = {"timeout": 5.0}
+            stack.callback(lambda: stop_workers(cluster, drain["timeout"]))
+            for queue in queues:
+                start_worker(cluster, queue)
+            cluster.wait_for_workers()
+            yield cluster
+            drain["timeout"] = 30.0  # reached only when the test passed
+    finally:
+        leftovers = kill_marked(marker)
+        for cluster in created:
+            cluster.leftovers = leftovers
+        release_redis_db(redis_db, marker)
+
+
+def stop_workers(cluster: CeleryCluster, timeout: float = 30) -> None:
+    """Drain the workers while the rest still runs: SIGTERM to each worker's main process (Celery's
+    warm shutdown lets running tasks finish), then SIGKILL to the process groups of those not done."""
+    procs = [cluster.processes[queue] for queue in cluster.workers]
+    for proc in procs:
+        proc.terminate()
+    deadline = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def start_worker(cluster: CeleryCluster, queue: str) -> CeleryWorker:
+    """``airflow celery worker`` consuming ``queue`` only, as host ``<queue>-<id>`` with its own TMPDIR."""
+    hostname = f"{queue.replace('_', '-')}-{cluster.marker[:8]}"
+    tmpdir = cluster.home / f"tmp_{queue}"
+    tmpdir.mkdir()
+    worker = CeleryWorker(queue, hostname, tmpdir, cluster.home / f"{queue}.out")
+    env = {
+        **cluster.env,
+        "TMPDIR": str(tmpdir),
+        HOSTNAME_VAR: hostname,
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{worker_hostname.__module__}.worker_hostname",
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).parent), cluster.env.get("PYTHONPATH")])
+        ),
+        # each worker serves its task logs on a port of its own
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+    }
+    args = ["celery", "worker", "--queues", queue, "--celery-hostname", hostname]
+    args += ["--pid", str(cluster.home / f"{queue}.pid")]
+    with worker.log.open("w") as out:
+        cluster.processes[queue] = subprocess.Popen(
+            [AIRFLOW_BIN, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    cluster.workers[queue] = worker
+    return worker
