@@ -224,6 +224,13 @@ class SyncDestination(ABC):
         :param column: the column.
         """
 
+    def work_column_type(self, column: ColumnSpec) -> str:
+        """A column's type in the work tables the sync loads first; the final type by default.
+
+        :param column: the column.
+        """
+        return self.column_type(column)
+
     def column_value_sql(self, column: ColumnSpec) -> str:
         """How a bound value is written into a column (e.g. ``PARSE_JSON(%s)``); the placeholder by default.
 
@@ -295,7 +302,7 @@ class SyncDestination(ABC):
         :param columns: a subset of the columns (e.g. only the primary key).
         """
         chosen = [spec.column(c) for c in columns] if columns else list(spec.columns)
-        definitions = ", ".join(f"{self.quote(c.name)} {self.column_type(c)}" for c in chosen)
+        definitions = ", ".join(f"{self.quote(c.name)} {self.work_column_type(c)}" for c in chosen)
         self.execute(f"DROP TABLE IF EXISTS {self.table(schema, name)}")
         self.execute(f"CREATE TABLE {self.table(schema, name)} ({definitions})")
 

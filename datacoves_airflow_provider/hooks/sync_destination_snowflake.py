@@ -16,7 +16,6 @@ Snowflake emulator); ``network_timeout`` (seconds, default 300) bounds every req
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
@@ -120,23 +119,12 @@ class SnowflakeDestination(SyncDestination):
         """Snowflake's VARCHAR holds 16 MB."""
         return "VARCHAR"
 
-    def create_table(
-        self, schema: str, name: str, spec: TableSpec, columns: Sequence[str] | None = None
-    ) -> None:
-        """(Re)create a work table; JSON columns are text there (``PARSE_JSON`` applies later).
+    def work_column_type(self, column: ColumnSpec) -> str:
+        """JSON columns are text in the work tables (``PARSE_JSON`` applies when they are applied).
 
-        :param schema: the destination schema.
-        :param name: the table to create.
-        :param spec: the source table it mirrors.
-        :param columns: a subset of the columns (e.g. only the primary key).
+        :param column: the column.
         """
-        chosen = [spec.column(c) for c in columns] if columns else list(spec.columns)
-        definitions = ", ".join(
-            f"{self.quote(c.name)} {'VARCHAR' if c.kind is ColumnKind.JSON else self.column_type(c)}"
-            for c in chosen
-        )
-        self.execute(f"DROP TABLE IF EXISTS {self.table(schema, name)}")
-        self.execute(f"CREATE TABLE {self.table(schema, name)} ({definitions})")
+        return "VARCHAR" if column.kind is ColumnKind.JSON else self.column_type(column)
 
     def _typed_select(self, spec: TableSpec, source: str) -> str:
         selected = ", ".join(
