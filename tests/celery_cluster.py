@@ -156,10 +156,15 @@ def celery_env(database_url: str, marker: str, redis_db: int, default_queue: str
 
 @contextlib.contextmanager
 def celery_cluster(
-    home: Path, dags_folder: Path, queues: tuple[str, ...] = ("worker_a", "worker_b"), **extra_env: str
+    home: Path,
+    dags_folder: Path,
+    queues: tuple[str, ...] = ("worker_a", "worker_b"),
+    worker_env: dict[str, dict[str, str]] | None = None,
+    **extra_env: str,
 ) -> Iterator[CeleryCluster]:
     """Start a CeleryExecutor deployment with one worker per queue (the first is [operators]
-    default_queue); ``extra_env`` goes to every component and overrides any setting."""
+    default_queue); ``extra_env`` goes to every component and overrides any setting;
+    ``worker_env[queue]`` goes to that queue's worker only."""
     marker = uuid.uuid4().hex
     redis_db = claim_redis_db(marker)
     created: list[CeleryCluster] = []
@@ -185,7 +190,7 @@ def celery_cluster(
             drain = {"timeout": 5.0}
             stack.callback(lambda: stop_workers(cluster, drain["timeout"]))
             for queue in queues:
-                start_worker(cluster, queue)
+                start_worker(cluster, queue, **(worker_env or {}).get(queue, {}))
             cluster.wait_for_workers()
             yield cluster
             drain["timeout"] = 30.0  # reached only when the test passed
@@ -199,7 +204,7 @@ def celery_cluster(
 def stop_workers(cluster: CeleryCluster, timeout: float = 30) -> None:
     """Drain the workers while the rest still runs: SIGTERM to each worker's main process (Celery's
     warm shutdown lets running tasks finish), then SIGKILL to the process groups of those not done."""
-    procs = [cluster.processes[queue] for queue in cluster.workers]
+    procs = [cluster.processes[name] for name in cluster.workers if name in cluster.processes]
     for proc in procs:
         proc.terminate()
     deadline = time.monotonic() + timeout
@@ -212,13 +217,15 @@ def stop_workers(cluster: CeleryCluster, timeout: float = 30) -> None:
             proc.wait(timeout=10)
 
 
-def start_worker(cluster: CeleryCluster, queue: str) -> CeleryWorker:
-    """``airflow celery worker`` consuming ``queue`` only, as host ``<queue>-<id>`` with its own TMPDIR."""
-    hostname = f"{queue.replace('_', '-')}-{cluster.marker[:8]}"
-    tmpdir = cluster.home / f"tmp_{queue}"
+def start_worker(cluster: CeleryCluster, queue: str, name: str | None = None, **env: str) -> CeleryWorker:
+    """``airflow celery worker`` consuming ``queue`` only, as host ``<name>-<id>`` with its own TMPDIR
+    (``name`` defaults to the queue; ``env`` is added to this worker's environment only)."""
+    name = name or queue
+    hostname = f"{name.replace('_', '-')}-{cluster.marker[:8]}"
+    tmpdir = cluster.home / f"tmp_{name}"
     tmpdir.mkdir()
-    worker = CeleryWorker(queue, hostname, tmpdir, cluster.home / f"{queue}.out")
-    env = {
+    worker = CeleryWorker(queue, hostname, tmpdir, cluster.home / f"{name}.out")
+    worker_env = {
         **cluster.env,
         "TMPDIR": str(tmpdir),
         HOSTNAME_VAR: hostname,
@@ -228,12 +235,95 @@ def start_worker(cluster: CeleryCluster, queue: str) -> CeleryWorker:
         ),
         # each worker serves its task logs on a port of its own
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        **env,
     }
     args = ["celery", "worker", "--queues", queue, "--celery-hostname", hostname]
-    args += ["--pid", str(cluster.home / f"{queue}.pid")]
+    args += ["--pid", str(cluster.home / f"{name}.pid")]
     with worker.log.open("w") as out:
-        cluster.processes[queue] = subprocess.Popen(
-            [AIRFLOW_BIN, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        cluster.processes[name] = subprocess.Popen(
+            [AIRFLOW_BIN, *args], env=worker_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    cluster.workers[queue] = worker
+    cluster.workers[name] = worker
     return worker
+
+
+def descendants(pid: int) -> list[int]:
+    """Every living process below ``pid`` in the process tree."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def worker_processes(worker: CeleryWorker, pid: int | None = None) -> list[int]:
+    """Every process of a worker: those carrying its host name in their environment (exec'd
+    processes: a Celery process title overwrites the environ that /proc shows for the worker and
+    the processes it forks) and, given the worker's pid, everything below it."""
+    needle = f"{HOSTNAME_VAR}={worker.hostname}".encode()
+    found = set(descendants(pid)) if pid else set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if needle in (entry / "environ").read_bytes().split(b"\0"):
+                    found.add(int(entry.name))
+    return sorted(found)
+
+
+def kill_worker(cluster: CeleryCluster, name: str) -> list[int]:
+    """SIGKILL every process of worker ``name`` at once, as when its machine or pod dies (frozen
+    with SIGSTOP first, so that none reacts to another's death); it leaves ``cluster.processes``
+    (so check_alive does not count it) and is not drained at the end."""
+    worker = cluster.workers[name]
+    proc = cluster.processes.pop(name)
+    pids = [proc.pid, *worker_processes(worker, proc.pid)]
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() and not _is_zombie(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"processes of {name} survived SIGKILL"
+        time.sleep(0.1)
+    return pids
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def celery_control(cluster: CeleryCluster):
+    """A Celery app on the cluster's broker, for remote control of its workers."""
+    from celery import Celery
+
+    return Celery(broker=cluster.env["AIRFLOW__CELERY__BROKER_URL"])
+
+
+def move_queue(cluster: CeleryCluster, queue: str, to: str, away_from: str | None = None) -> None:
+    """Make worker ``to`` consume ``queue`` and worker ``away_from`` (if given and alive) stop
+    consuming it, through Celery's remote control; waits until both workers confirm."""
+    app = celery_control(cluster)
+    try:
+        if away_from is not None:
+            node = f"celery@{cluster.workers[away_from].hostname}"
+            replies = app.control.cancel_consumer(queue, destination=[node], reply=True, timeout=10)
+            assert replies, f"{node} did not confirm that it stopped consuming {queue}"
+        node = f"celery@{cluster.workers[to].hostname}"
+        replies = app.control.add_consumer(queue, destination=[node], reply=True, timeout=10)
+        assert replies, f"{node} did not confirm that it consumes {queue}"
+        active = app.control.inspect(destination=[node], timeout=10).active_queues() or {}
+        assert queue in {q["name"] for q in active.get(node, [])}, active
+    finally:
+        app.close()
