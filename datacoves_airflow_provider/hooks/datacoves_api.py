@@ -89,7 +89,7 @@ class DatacovesApiSettings:
         sources: dict[str, str] = {}
         for field, names in _VARIABLES.items():
             value = ((overrides or {}).get(field) or "").strip()
-            sources[field] = f"the {field} given to {purpose}"
+            sources[field] = f"the {field} given to {purpose[:1].lower()}{purpose[1:]}"
             if not value:
                 name = next((n for n in names if env.get(n, "").strip()), "")
                 value, sources[field] = (env[name].strip(), name) if name else ("", "")
@@ -116,6 +116,6 @@ def _check_endpoint(endpoint: str, source: str) -> None:
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise DatacovesApiConfigError(
-            f"{source}={endpoint!r} is not a URL: set it to the API's http(s) URL with its scheme, "
+            f"{source} is {endpoint!r}, not a URL: set it to the API's http(s) URL with its scheme, "
             + (f"e.g. https://{endpoint}" if "://" not in endpoint else "e.g. https://api.example.com")
         )
