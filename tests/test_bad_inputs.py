@@ -37,16 +37,18 @@ from webhook_recorder import WebhookRecorder, webhook_recorder
 
 from datacoves_airflow_provider.compat import AirflowException, AirflowNotFoundException, SecretsLookupRefused
 from datacoves_airflow_provider.environment import MissingEnvironmentError
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
 from datacoves_airflow_provider.hooks.dbt_artifact_store import (
+    ArtifactKey,
     ArtifactStoreConfigError,
+    LocalArtifactStore,
     artifact_store_from_config,
 )
 from datacoves_airflow_provider.hooks.ms_teams_webhook import MSTeamsWebhookError, MSTeamsWebhookHook
 from datacoves_airflow_provider.hooks.sync_destination import DestinationError
 from datacoves_airflow_provider.notifiers.ms_teams import MSTeamsNotifier
-from datacoves_airflow_provider.notifiers.slack import SlackNotifier
+from datacoves_airflow_provider.notifiers.slack import SlackNotifier, SlackWebhookError
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
 from datacoves_airflow_provider.operators.data_sync import (
     DatacovesDataSyncOperator,
@@ -70,8 +72,27 @@ SECRETS = [
         "value": "a: 1",
         "project": "analytics",
         "environment": "env123",
-    }
+    },
+    # connection secrets Airflow cannot read (the values must never show in an error)
+    {
+        "slug": "datacoves-conn-text",
+        "format": "key_value",
+        "value": "hunter2-not-a-uri",
+        "project": "analytics",
+    },
+    {"slug": "datacoves-conn-list", "format": "json", "value": ["db.internal", 5432], "project": "analytics"},
+    {"slug": "datacoves-conn-null", "format": "json", "value": None, "project": "analytics"},
+    {
+        "slug": "datacoves-conn-fields",
+        "format": "multiple_key_value",
+        "value": {"user": "loader", "pass": "hunter2-secret"},
+        "project": "analytics",
+    },
 ]
+
+
+#: Secret values the rows use: no message may show them.
+SECRET_VALUES = ("hunter2", "wrong-token", "XYZ")
 
 
 # --- the context a row runs in ----------------------------------------------------------------------
@@ -223,6 +244,14 @@ CATALOGUE: list[Row] = [
     Row("decorator", "teams-webhook_kind", lambda c: MSTeamsNotifier(webhook_kind="card"), ValueError, "webhook_kind must be 'workflows', 'connector' or None, not 'card'"),
     Row("decorator", "slack-event", lambda c: SlackNotifier(event="boom"), ValueError, "event must be one of success, failure, retry, sla_miss, not 'boom'"),
     Row("decorator", "retry-command-selects", lambda c: dbt_retry_command("dbt build -s tag:daily"), ValueError, "leave out the selection"),
+    Row("decorator", "retry-command-quote", lambda c: dbt_retry_command('dbt build --vars "{days: 1}'), ValueError, "cannot be split into words like a shell does (No closing quotation); close the quote"),
+    Row("decorator", "retry-state-empty", lambda c: dbt_retry_command("dbt build", state=""), ValueError, "state must name the folder holding the previous run_results.json (default 'logs'), got ''"),
+    Row("decorator", "bash-skip-code-text", lambda c: parse_dag("datacoves_bash", skip_on_exit_code="99"), TypeError, "skip_on_exit_code must be an exit code or a list of exit codes (whole numbers, e.g. 99 or [99, 100]) or None, got '99'"),
+    Row("decorator", "bash-output_encoding", lambda c: parse_dag("datacoves_bash", output_encoding="utf-9"), ValueError, "output_encoding='utf-9' is not a text encoding Python knows"),
+    Row("decorator", "bash-append_env-text", lambda c: DatacovesBashOperator(task_id="t", bash_command="echo hi", append_env="yes"), TypeError, "append_env must be True or False, got 'yes'"),
+    Row("decorator", "teams-timeout-text", lambda c: MSTeamsNotifier(timeout="fast"), ValueError, "timeout must be a number of seconds > 0 (e.g. timeout=30), got 'fast'"),
+    Row("decorator", "slack-retries-negative", lambda c: SlackNotifier(retries=-1), ValueError, "retries must be a whole number >= 0 (e.g. retries=3), got -1"),
+    Row("decorator", "teams-theme_color", lambda c: MSTeamsNotifier(theme_color="blurple"), ValueError, "theme_color='blurple' is not a colour: use an Adaptive Card colour name"),
     # env values, read when the task runs
     Row("env", "REPO_PATH-unset", lambda c: run_bash(), MissingEnvironmentError, "DATACOVES__REPO_PATH is not set"),
     Row("env", "REPO_PATH-missing-folder", lambda c: (c.env(DATACOVES__REPO_PATH=str(c.tmp / "no_repo")), run_bash()), StagingError, "set DATACOVES__REPO_PATH to your repository checkout"),
@@ -232,6 +261,9 @@ CATALOGUE: list[Row] = [
     Row("env", "artifact-store-scheme", lambda c: (c.in_repo(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="gs://bucket/dbt"), run_dbt(project_dir="transform", dbt_api_enabled=True)), AirflowException, "dbt_artifact_store='gs://bucket/dbt' is not a store this provider knows"),
     Row("env", "artifact-store-no-bucket", lambda c: (c.env(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="s3:///dbt"), artifact_store_from_config()), ArtifactStoreConfigError, "dbt_artifact_store='s3:///dbt' names no bucket"),
     Row("env", "artifact-store-api-no-token", lambda c: (c.env(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="api", DATACOVES__API_ENDPOINT=c.api.url), artifact_store_from_config()), ArtifactStoreConfigError, "set DATACOVES__API_TOKEN"),
+    Row("env", "artifact-store-bucket-name", lambda c: (c.env(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="s3://my bucket/dbt"), artifact_store_from_config()), ArtifactStoreConfigError, "dbt_artifact_store='s3://my bucket/dbt': 'my bucket' is not an S3 bucket name"),
+    Row("env", "artifact-store-conn-missing", lambda c: (c.env(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="s3://bucket/dbt", AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE_CONN_ID="no_such_aws"), artifact_store_from_config()), ArtifactStoreConfigError, "[datacoves] dbt_artifact_store_conn_id='no_such_aws' names no Airflow connection"),
+    Row("env", "API_ENDPOINT-no-scheme", lambda c: c.dbt_api("api.datacoves.com"), DatacovesApiConfigError, "DATACOVES__API_ENDPOINT is 'api.datacoves.com', not a URL: set it to the API's http(s) URL with its scheme, e.g. https://api.datacoves.com"),
     Row("env", "ENVIRONMENT_SLUG-unset", lambda c: DatacovesDataSyncOperatorSnowflake().execute({}), MissingEnvironmentError, "DATACOVES__ENVIRONMENT_SLUG is missing"),
     Row("env", "service-connection-unset", lambda c: DatacovesDataSyncOperatorSnowflake(destination_schema="airflow_dev").execute({}), MissingEnvironmentError, "DATACOVES__AIRFLOW_DB_LOAD__ACCOUNT"),
     Row("env", "sql_alchemy_conn-empty", lambda c: (c.env(AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=""), DatacovesDataSyncOperator(task_id="t", db_type="duckdb", connection_id="duck", destination_schema="a").execute({})), ValueError, "set [database] sql_alchemy_conn"),
@@ -243,10 +275,13 @@ CATALOGUE: list[Row] = [
     Row("connection", "dbt-databricks-basic-auth", lambda c: build_target(conn("databricks", {"http_path": "/sql/1.0/x", "schema": "s"}, host="h", login="u", password="p")), DbtProfileError, "put the token in the Password field and leave Login empty"),
     Row("connection", "dbt-redshift-no-credentials", lambda c: build_target(conn("redshift", {"schema": "s"}, host="h", login="u", schema="db")), DbtProfileError, "no credentials for dbt: set a Password, or extra 'iam': true"),
     Row("connection", "dbt-connection-missing", lambda c: (c.in_repo(), run_dbt(project_dir="transform", connection_id="no_such_conn")), DbtProfileError, "Connection 'no_such_conn' does not exist"),
+    Row("connection", "dbt-threads-text", lambda c: build_target(conn("postgres", {"threads": "many", "schema": "s"}, host="h", login="u", password="p", schema="db")), DbtProfileError, "Connection 'warehouse' (postgres): extra 'threads' must be a positive whole number of dbt threads, e.g. 4, got 'many'"),
     Row("connection", "teams-no-url", lambda c: MSTeamsWebhookHook(connection_id=c.connection("teams_alerts", conn_type="http", login="x")).resolve(), MSTeamsWebhookError, "connection 'teams_alerts' has no webhook URL"),
+    Row("connection", "teams-host-not-url", lambda c: MSTeamsWebhookHook(connection_id=c.connection("teams_alerts", conn_type="http", host="teams webhook")).resolve(), MSTeamsWebhookError, "connection 'teams_alerts': the webhook URL it holds has no valid host name (host 'teams webhook')"),
     Row("connection", "teams-webhook_kind-extra", lambda c: teams_send(c, "/ok", webhook_kind="card"), MSTeamsWebhookError, "connection 'teams_alerts': unknown webhook_kind 'card'"),
     Row("connection", "teams-connection-missing", lambda c: MSTeamsWebhookHook(connection_id="ms teams").resolve(), AirflowNotFoundException, "no Airflow connection 'ms teams' or 'MS_TEAMS'"),
     Row("connection", "slack-connection-missing", lambda c: SlackNotifier(connection_id="slack_alerts").notify(dag_success_context()), AirflowNotFoundException, "no Airflow connection 'slack_alerts' or 'SLACK_ALERTS' holds the Slack webhook"),
+    Row("connection", "slack-no-token", lambda c: SlackNotifier(connection_id=c.connection("slack_alerts", conn_type="slackwebhook", host="hooks.slack.com/services")).notify(dag_success_context()), SlackWebhookError, "connection 'slack_alerts' has no Slack webhook token: set its password"),
     Row("connection", "sync-postgres-database", lambda c: open_destination("postgres", c.connection("pg_dest", conn_type="postgres", host="127.0.0.1", port=5432, login="postgres", schema="no_such_database_bi")), DestinationError, "PostgreSQL destination of connection 'pg_dest'"),
     Row("connection", "sync-duckdb-no-file", lambda c: open_destination("duckdb", c.connection("duck_dest", conn_type="duckdb")), DestinationError, "Connection 'duck_dest' names no DuckDB file"),
     # table names of the data sync
@@ -265,12 +300,18 @@ CATALOGUE: list[Row] = [
     Row("artifact", "reply-404-manifest", lambda c: c.dbt_api(DATACOVES__ENVIRONMENT_SLUG="empty_env").manifest(), DbtApiError, "manifest answered 404 Not Found: {\"detail\": \"no manifest uploaded\"}"),
     Row("artifact", "reply-403", lambda c: c.dbt_api(f"{c.webhooks.url}/status/403").list_files(), DbtApiError, "answered 403 Forbidden (the token may not access this account/project/environment)"),
     Row("artifact", "reply-500", lambda c: c.dbt_api(f"{c.webhooks.url}/status/500").file_info("run_results.json"), DbtApiError, "answered 500 Internal Server Error"),
+    Row("artifact", "reply-not-json-info", lambda c: c.dbt_api(f"{c.webhooks.url}/status/200").file_info("run_results.json"), DbtApiError, "/files/run_results.json at http://127.0.0.1:"),
+    Row("artifact", "reply-not-json-list", lambda c: c.dbt_api(f"{c.webhooks.url}/status/200").list_files(), DbtApiError, "/files at http://127.0.0.1:"),
+    Row("artifact", "reply-not-json-upload", lambda c: c.dbt_api(f"{c.webhooks.url}/status/200").upload("run_results.json", c.source_file()), DbtApiError, "answered 200 OK with a reply that is not JSON"),
+    Row("artifact", "key-climbs-out", lambda c: LocalArtifactStore(c.tmp / "store").upload(ArtifactKey("../../x.json", None, "latest"), c.source_file()), ValueError, "ArtifactKey name '../../x.json' must stay inside the store's folder"),
+    Row("artifact", "key-empty", lambda c: ArtifactKey("", None, "latest"), ValueError, "ArtifactKey name must be a non-empty path relative to the dbt project"),
     # webhook replies (MS Teams)
     Row("webhook", "teams-400", lambda c: teams_send(c, "/status/400/workflows/abc"), MSTeamsWebhookError, "(connection 'teams_alerts', workflows webhook) answered HTTP 400"),
     Row("webhook", "teams-500", lambda c: teams_send(c, "/status/500/workflows/abc"), MSTeamsWebhookError, "(connection 'teams_alerts', workflows webhook) answered HTTP 500"),
     Row("webhook", "teams-connector-410", lambda c: teams_send(c, "/status/410/webhookb2/abc", webhook_kind="connector"), MSTeamsWebhookError, "(connection 'teams_alerts', connector webhook) answered HTTP 410"),
     Row("webhook", "teams-unreachable", lambda c: teams_send(c, "", host=f"http://127.0.0.1:{free_port()}/hook"), MSTeamsWebhookError, "could not post to http://127.0.0.1/… (connection 'teams_alerts'): ConnectionError"),
     Row("webhook", "notifier-404", lambda c: teams_notify(c, "/status/404/workflows/abc"), MSTeamsWebhookError, "(connection 'ms_teams', workflows webhook) answered HTTP 404"),
+    Row("webhook", "slack-400", lambda c: SlackNotifier(connection_id=c.connection("slack_alerts", conn_type="slackwebhook", password=f"{c.webhooks.url}/status/400/services/T0/B0/XYZ"), retries=0).notify(dag_success_context()), SlackWebhookError, "the Slack webhook (connection 'slack_alerts') answered HTTP 400: 'failing on purpose'"),
     # secrets API replies, and the backend's kwargs
     Row("secrets", "reply-401", lambda c: c.secrets(token="wrong-token").get_variable("datacoves-settings"), SecretsLookupRefused, "answered 401 Unauthorized (DATACOVES__API_TOKEN was rejected)"),
     Row("secrets", "unknown-format", lambda c: c.secrets().get_variable("datacoves-settings"), SecretsLookupRefused, "secret 'datacoves-settings' has an unknown format 'yaml'"),
@@ -281,15 +322,26 @@ CATALOGUE: list[Row] = [
     Row("secrets", "kwargs-aws-not-object", lambda c: DatacovesSecretsBackend(aws_secrets_manager="^aws_"), TypeError, "[secrets] backend_kwargs: aws_secrets_manager must be an object"),
     Row("secrets", "kwargs-bad-regex", lambda c: DatacovesSecretsBackend(aws_secrets_manager={"connections_lookup_pattern": "[x"}), ValueError, "aws_secrets_manager.connections_lookup_pattern='[x' is not a regex"),
     Row("secrets", "kwargs-ttl-text", lambda c: DatacovesSecretsBackend(cache_ttl_seconds="60"), ValueError, "[secrets] backend_kwargs: cache_ttl_seconds must be a number >= 0, got '60'"),
+    Row("secrets", "kwargs-datacoves-text", lambda c: DatacovesSecretsBackend(datacoves="false"), TypeError, "[secrets] backend_kwargs: datacoves must be true or false (a JSON boolean, without quotes), got 'false'"),
+    Row("secrets", "kwargs-endpoint-no-scheme", lambda c: c.secrets("api.datacoves.com").get_variable("datacoves-x"), SecretsLookupRefused, "the endpoint given to the Datacoves secrets manager is 'api.datacoves.com', not a URL"),
+    Row("secrets", "connection-not-uri", lambda c: c.secrets().get_connection("datacoves-conn-text"), SecretsLookupRefused, "connection 'datacoves-conn-text' in the Datacoves secrets manager is neither a connection URI"),
+    Row("secrets", "connection-list", lambda c: c.secrets().get_connection("datacoves-conn-list"), SecretsLookupRefused, "connection 'datacoves-conn-list' in the Datacoves secrets manager is a JSON list: store a connection URI"),
+    Row("secrets", "connection-null", lambda c: c.secrets().get_connection("datacoves-conn-null"), SecretsLookupRefused, "connection 'datacoves-conn-null' in the Datacoves secrets manager has no value (null)"),
+    Row("secrets", "connection-fields", lambda c: c.secrets().get_connection("datacoves-conn-fields"), SecretsLookupRefused, "in the Datacoves secrets manager has keys that are not connection fields (pass, user): store a connection URI"),
     # command-line flags of the DAG checker, and the ready-made checks' pytest settings
     Row("cli", "threshold-not-a-number", Command("datacoves-test-dags", ("--dag-loadtime-threshold", "abc")), 2, "argument --dag-loadtime-threshold: invalid float value: 'abc'"),
     Row("cli", "timeout-not-a-number", Command("datacoves-test-dags", ("--timeout", "soon")), 2, "argument --timeout: invalid float value: 'soon'"),
     Row("cli", "isolation-choice", Command("datacoves-test-dags", ("--isolation", "thread")), 2, "argument --isolation: invalid choice: 'thread'"),
     Row("cli", "flag-typo", Command("datacoves-test-dags", ("--check-variables",)), 2, "unrecognized arguments: --check-variables"),
     Row("cli", "dags-folder-missing", Command("datacoves-test-dags", ("--dags-folder", "no_such_dags")), 2, "no_such_dags does not exist"),
+    Row("cli", "filename-folder", Command("datacoves-test-dags", ("--filename", "dags")), 2, "argument --filename: dags is a folder; give the report's file path"),
+    Row("cli", "timeout-nan", Command("datacoves-test-dags", ("--timeout", "nan")), 2, "argument --timeout: must be a number of seconds > 0, not nan"),
+    Row("cli", "timeout-negative", Command("datacoves-test-dags", ("--timeout", "-5")), 2, "argument --timeout: must be a number of seconds > 0, not -5.0"),
+    Row("cli", "threshold-negative", Command("datacoves-test-dags", ("--dag-loadtime-threshold", "-1")), 2, "argument --dag-loadtime-threshold: must be a number of seconds >= 0, not -1.0"),
     Row("cli", "checks-min-retries", Command("dag_checks", ("-o", "datacoves_min_retries=abc")), 2, "datacoves_min_retries must be a whole number, not 'abc'"),
     Row("cli", "checks-skip-unknown", Command("dag_checks", ("-o", "datacoves_skip_checks=owners")), 2, "datacoves_skip_checks names unknown check(s) owners"),
     Row("cli", "checks-output-file-value", Command("dag_checks", ("--output-file",)), 4, "argument --output-file: expected one argument"),
+    Row("cli", "checks-output-file-folder", Command("dag_checks", ("--output-file", "dags")), 4, "--output-file dags: is a folder; give the report's file path"),
 ]  # fmt: skip
 
 #: Rows that passed in this process (test_catalogue_size reports them).
@@ -349,8 +401,8 @@ def check_command(row: Row, ctx: Ctx) -> None:
     assert row.fragment in output, output[-3000:]
     assert "Traceback (most recent call last)" not in output, output[-3000:]
     origin = pytest_error_origin(output, row.fragment)
-    if origin is None:  # a usage error: the parser's one line, naming the flag
-        assert any("error:" in line and row.fragment in line for line in output.splitlines()), output
+    if origin is None:  # a usage error (argparse's "error: ...", pytest's "ERROR: ..."), naming the flag
+        assert any("error:" in line.lower() and row.fragment in line for line in output.splitlines()), output
     else:
         assert Path(origin).resolve().is_relative_to(PACKAGE), f"raised in {origin}:\n{output[-3000:]}"
 
@@ -414,6 +466,8 @@ def test_bad_input(row: Row, ctx: Ctx) -> None:
             row.trigger(ctx)
         message = str(info.value)
         assert row.fragment in message, f"{type(info.value).__name__}: {message}"
+        for secret in (ctx.api.token, *SECRET_VALUES):
+            assert secret not in message, f"the message shows a secret value: {message}"
         assert raised_by_our_code(info), (
             f"{type(info.value).__name__} raised in {raising_file(info)}, not by our code: {message}"
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 __all__ = ["DatacovesApiConfigError", "DatacovesApiSettings"]
 
@@ -25,7 +25,7 @@ _VARIABLES = {
 
 
 class DatacovesApiConfigError(ValueError):
-    """A setting is missing; the message names the variables to set."""
+    """A setting is missing or malformed; the message names the variables to set."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,13 @@ class DatacovesApiSettings:
         env = os.environ if environ is None else environ
         found: dict[str, str] = {}
         missing: list[str] = []
+        sources: dict[str, str] = {}
         for field, names in _VARIABLES.items():
             value = ((overrides or {}).get(field) or "").strip()
-            value = value or next((env[n].strip() for n in names if env.get(n, "").strip()), "")
+            sources[field] = f"the {field} given to {purpose[:1].lower()}{purpose[1:]}"
+            if not value:
+                name = next((n for n in names if env.get(n, "").strip()), "")
+                value, sources[field] = (env[name].strip(), name) if name else ("", "")
             if value:
                 found[field] = value
             else:
@@ -99,4 +103,19 @@ class DatacovesApiSettings:
                 + ", ".join(missing)
                 + " (Datacoves sets them when the feature is enabled for the environment)"
             )
+        _check_endpoint(found["endpoint"], sources["endpoint"])
         return cls(**found)
+
+
+def _check_endpoint(endpoint: str, source: str) -> None:
+    """A clear error when ``endpoint`` is not an http(s) URL with a host.
+
+    :param endpoint: the API's base URL.
+    :param source: where it was read from (a variable's name), for the message.
+    """
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise DatacovesApiConfigError(
+            f"{source} is {endpoint!r}, not a URL: set it to the API's http(s) URL with its scheme, "
+            + (f"e.g. https://{endpoint}" if "://" not in endpoint else "e.g. https://api.example.com")
+        )

@@ -120,8 +120,9 @@ class DbtApiClient:
         :param tag: the tagged version (default: the most recent).
         :param scope: ``environment`` or ``project``.
         """
-        response = self._request("GET", self._file(scope, filename), params=tag_params(tag), missing_ok=True)
-        return None if response is None else response.json()
+        url = self._file(scope, filename)
+        response = self._request("GET", url, params=tag_params(tag), missing_ok=True)
+        return None if response is None else self._decode("GET", url, response)
 
     def upload(
         self,
@@ -149,7 +150,7 @@ class DbtApiClient:
                 files={"file": (os.path.basename(filename), handle, "application/octet-stream")},
             )
         assert response is not None
-        return response.json() if response.content else {}
+        return self._decode("POST", self._files(scope), response) if response.content else {}
 
     def download(
         self, filename: str, destination: Path, *, tag: str | None = None, scope: str = "environment"
@@ -221,7 +222,21 @@ class DbtApiClient:
     def _json(self, method: str, url: str, **kwargs: Any) -> Any:
         response = self._request(method, url, **kwargs)
         assert response is not None
-        return response.json()
+        return self._decode(method, url, response)
+
+    def _decode(self, method: str, url: str, response: requests.Response) -> Any:
+        """The reply's JSON document; a :class:`DbtApiError` naming the route when it is not JSON
+        (e.g. a proxy's HTML page answered instead of the API)."""
+        try:
+            return response.json()
+        except ValueError:  # requests' JSONDecodeError is a ValueError on every version
+            route = url[len(self.base_url) :] or "/"
+            kind = response.headers.get("Content-Type") or "no Content-Type"
+            raise DbtApiError(
+                f"dbt API {method} {route} at {self.settings.endpoint} answered {response.status_code} "
+                f"{response.reason} with a reply that is not JSON ({kind}): {_short(response.text, 120)!r}; "
+                "check that DATACOVES__API_ENDPOINT points at the Datacoves API, not at a proxy or web page"
+            ) from None
 
     def _request(
         self, method: str, url: str, *, missing_ok: bool = False, **kwargs: Any

@@ -18,6 +18,7 @@ task), so concurrent DAG runs, or two dbt tasks in one run, never read each othe
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,8 @@ __all__ = [
 SHARED_TAG = "latest"
 #: ``[datacoves] dbt_artifact_store`` value that selects the dbt API.
 API_STORE = "api"
+#: The AWS connection of the S3 store when ``[datacoves] dbt_artifact_store_conn_id`` is not set.
+DEFAULT_AWS_CONN_ID = "aws_default"
 
 
 class ArtifactStoreConfigError(ValueError):
@@ -87,6 +90,26 @@ class ArtifactKey:
     run: RunScope | None
     tag: str
 
+    def __post_init__(self) -> None:
+        name = self.name
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(
+                f"ArtifactKey name must be a non-empty path relative to the dbt project, "
+                f"e.g. 'target/manifest.json', got {name!r}"
+            )
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or os.path.isabs(name) or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(
+                f"ArtifactKey name {name!r} must stay inside the store's folder: use a relative path "
+                "without a leading '/' and without '..', '.' or empty parts, e.g. 'target/manifest.json'"
+            )
+        if self.run is not None:
+            bad = [p for p in self.run.parts() if p in ("", ".", "..")]
+            if bad:
+                raise ValueError(
+                    f"ArtifactKey run {self.run!r} has the id {bad[0]!r}, which cannot be a folder name"
+                )
+
     @property
     def path(self) -> str:
         """The key as a relative path: ``latest/<name>`` or ``runs/<dag>/<run>/<task>/<name>``."""
@@ -128,9 +151,16 @@ class LocalArtifactStore:
         self.root = root
         self.description = f"folder {root}"
 
+    def _stored(self, key: ArtifactKey) -> Path:
+        """Where the key lives: always inside :attr:`root` (keys are checked when created, and again here)."""
+        stored = self.root / key.path
+        if not os.path.normpath(stored).startswith(os.path.join(os.path.normpath(self.root), "")):
+            raise ValueError(f"artifact {key.path!r} would be stored outside the folder {self.root}")
+        return stored
+
     def download(self, key: ArtifactKey, destination: Path) -> bool:
         """See :meth:`ArtifactStore.download`."""
-        stored = self.root / key.path
+        stored = self._stored(key)
         if not stored.is_file():
             return False
         with atomic_destination(destination) as partial:
@@ -139,7 +169,7 @@ class LocalArtifactStore:
 
     def upload(self, key: ArtifactKey, source: Path) -> None:
         """See :meth:`ArtifactStore.upload`."""
-        with atomic_destination(self.root / key.path) as partial:
+        with atomic_destination(self._stored(key)) as partial:
             shutil.copyfile(source, partial)
 
 
@@ -272,7 +302,15 @@ def artifact_store_from_config() -> ArtifactStore:
             raise ArtifactStoreConfigError(
                 f"[datacoves] dbt_artifact_store={setting!r} names no bucket; use s3://<bucket>/<prefix>"
             )
-        conn_id = conf.get("datacoves", "dbt_artifact_store_conn_id", fallback="") or "aws_default"
+        if not _S3_BUCKET.match(parsed.netloc):
+            raise ArtifactStoreConfigError(
+                f"[datacoves] dbt_artifact_store={setting!r}: {parsed.netloc!r} is not an S3 bucket name "
+                "(letters, digits, '.', '-' and '_' only, at most 255 characters); use s3://<bucket>/<prefix>"
+            )
+        conn_id = (conf.get("datacoves", "dbt_artifact_store_conn_id", fallback="") or "").strip()
+        conn_id = conn_id or DEFAULT_AWS_CONN_ID
+        if conn_id != DEFAULT_AWS_CONN_ID:  # without aws_default, boto3 uses the worker's own credentials
+            _check_connection(conn_id)
         return S3ArtifactStore(parsed.netloc, parsed.path, conn_id)
     if parsed.scheme == "file":
         return LocalArtifactStore(Path(parsed.path))
@@ -282,3 +320,26 @@ def artifact_store_from_config() -> ArtifactStore:
         f"[datacoves] dbt_artifact_store={setting!r} is not a store this provider knows: use 'api' "
         "(the Datacoves dbt API), s3://<bucket>/<prefix>, or an absolute folder path"
     )
+
+
+#: The bucket names botocore accepts (it rejects any other before sending a request).
+_S3_BUCKET = re.compile(r"^[a-zA-Z0-9.\-_]{1,255}$")
+
+
+def _check_connection(conn_id: str) -> None:
+    """A clear error when ``[datacoves] dbt_artifact_store_conn_id`` names no Airflow connection (the
+    amazon provider would only log a warning and go on with the worker's default AWS credentials,
+    which is right for ``aws_default`` only).
+
+    :param conn_id: the configured connection id.
+    """
+    from datacoves_airflow_provider.compat import AirflowNotFoundException, BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise ArtifactStoreConfigError(
+            f"[datacoves] dbt_artifact_store_conn_id={conn_id!r} names no Airflow connection: create an "
+            "AWS connection with that id, or unset the setting to use 'aws_default' (or the worker's own "
+            "AWS credentials)"
+        ) from None

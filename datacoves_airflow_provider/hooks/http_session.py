@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["retrying_session"]
+__all__ = ["check_timeout_and_retries", "retrying_session"]
 
 
 def retrying_session(
@@ -47,3 +47,15 @@ def retrying_session(
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def check_timeout_and_retries(timeout: object, retries: object) -> None:
+    """Check a client's ``timeout`` and ``retries`` when it is created, not when a request is due.
+
+    :param timeout: seconds per HTTP attempt: a number > 0.
+    :param retries: further attempts: a whole number >= 0.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ValueError(f"timeout must be a number of seconds > 0 (e.g. timeout=30), got {timeout!r}")
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a whole number >= 0 (e.g. retries=3), got {retries!r}")

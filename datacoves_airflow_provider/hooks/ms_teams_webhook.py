@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.hooks.http_session import check_timeout_and_retries
 
 __all__ = [
     "CONNECTOR",
@@ -129,6 +130,7 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
             raise ValueError(
                 f"webhook_kind must be {WORKFLOWS!r}, {CONNECTOR!r} or None, not {webhook_kind!r}"
             )
+        check_timeout_and_retries(timeout, retries)
         self.connection_id = connection_id
         self.webhook_kind = webhook_kind
         self.timeout = timeout
@@ -160,6 +162,12 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
                 f"connection {conn.conn_id!r} has no webhook URL (set host to the URL, or extra webhook_url)"
             )
         _mask_url(url)
+        problem = _url_problem(url)
+        if problem:
+            raise MSTeamsWebhookError(
+                f"connection {conn.conn_id!r}: the webhook URL it holds {problem}; set host (or extra "
+                "webhook_url) to the whole https://... URL Teams gave for the webhook"
+            )
         kind = self.webhook_kind or extra.get("webhook_kind") or webhook_kind_of(url)
         if kind not in (WORKFLOWS, CONNECTOR):
             raise MSTeamsWebhookError(f"connection {conn.conn_id!r}: unknown webhook_kind {kind!r}")
@@ -208,6 +216,28 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
             response.status_code,
         )
         return int(response.status_code)
+
+
+#: A host name or IPv4 address (IPv6 addresses come bracketed in URLs and are checked by urlsplit).
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?$")
+
+
+def _url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook URL (never quoting its secret path), or None.
+
+    :param url: the URL a connection stores.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return "is not a URL (its host or port cannot be read)"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"has the scheme {parts.scheme!r}, not http or https"
+    host = parts.hostname or ""
+    if not host or not (_HOST_NAME.match(host) or ":" in host):
+        return f"has no valid host name (host {parts.netloc.rpartition('@')[2]!r})"
+    return None
 
 
 def url_from_connection(

@@ -25,6 +25,7 @@ __all__ = [
     "detect_event",
     "hex_color",
     "named_color",
+    "parse_hex",
     "truncate",
 ]
 
@@ -83,7 +84,7 @@ def named_color(color: str | None, event: str) -> str:
     text = str(color).strip().lower()
     if text in NAMED_COLORS:
         return text
-    rgb = _parse_hex(text)
+    rgb = parse_hex(text)
     if rgb is None:
         return _EVENT_COLOR.get(event, "default")
     import colorsys
@@ -107,12 +108,16 @@ def hex_color(color: str | None, event: str) -> str:
     :param color: a hex colour or an Adaptive Card colour name.
     :param event: one of :data:`EVENTS`.
     """
-    if color and _parse_hex(str(color).strip().lower()) is not None:
+    if color and parse_hex(str(color).strip().lower()) is not None:
         return str(color).strip().lstrip("#").upper()
     return NAMED_COLORS[named_color(color, event)]
 
 
-def _parse_hex(text: str) -> tuple[int, int, int] | None:
+def parse_hex(text: str) -> tuple[int, int, int] | None:
+    """The red, green and blue of a hex colour (``FF0000``, ``#f00``), or None when ``text`` is not one.
+
+    :param text: the colour, lower-cased.
+    """
     text = text.lstrip("#")
     if len(text) == 3:
         text = "".join(c * 2 for c in text)

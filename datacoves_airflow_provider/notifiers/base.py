@@ -17,9 +17,31 @@ from collections.abc import Mapping
 from typing import Any
 
 from datacoves_airflow_provider import compat
-from datacoves_airflow_provider.notifiers.alert_card import EVENTS, AlertCard, alert_card
+from datacoves_airflow_provider.notifiers.alert_card import (
+    EVENTS,
+    NAMED_COLORS,
+    AlertCard,
+    alert_card,
+    parse_hex,
+)
 
-__all__ = ["AlertNotifier", "callback_context"]
+__all__ = ["AlertNotifier", "callback_context", "check_color"]
+
+
+def check_color(value: object, param: str) -> None:
+    """Reject a colour the cards cannot show (it would silently fall back to the outcome's colour).
+
+    :param value: ``theme_color`` or ``color`` as given; None or empty means "by outcome".
+    :param param: the parameter's name, for the message.
+    """
+    if value is None or value == "":
+        return
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text is None or (text not in NAMED_COLORS and parse_hex(text) is None):
+        raise ValueError(
+            f"{param}={value!r} is not a colour: use an Adaptive Card colour name "
+            f"({', '.join(NAMED_COLORS)}) or a hex colour such as 'FF0000' / '#FF0000'"
+        )
 
 
 def callback_context(args: tuple[Any, ...]) -> Mapping[str, Any]:
@@ -84,6 +106,8 @@ class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
         super().__init__()
         if event is not None and event not in EVENTS:
             raise ValueError(f"event must be one of {', '.join(EVENTS)}, not {event!r}")
+        check_color(theme_color, "theme_color")
+        check_color(color, "color")
         self.connection_id = connection_id or self.default_connection_id
         self.message = message
         self.theme_color = theme_color or color

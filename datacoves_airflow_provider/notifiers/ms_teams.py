@@ -18,6 +18,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
+from datacoves_airflow_provider.hooks.http_session import check_timeout_and_retries
 from datacoves_airflow_provider.hooks.ms_teams_webhook import CONNECTOR, WORKFLOWS, MSTeamsWebhookHook
 from datacoves_airflow_provider.notifiers.alert_card import AlertCard
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
@@ -187,6 +188,7 @@ class MSTeamsNotifier(AlertNotifier):
                 f"webhook_kind must be {WORKFLOWS!r}, {CONNECTOR!r} or None, not {webhook_kind!r}"
             )
         self.webhook_kind = webhook_kind
+        check_timeout_and_retries(timeout, retries)
         self.timeout = timeout
         self.retries = retries
 

@@ -12,18 +12,25 @@ from __future__ import annotations
 from typing import Any
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.hooks.http_session import check_timeout_and_retries
 from datacoves_airflow_provider.hooks.ms_teams_webhook import connection_id_candidates
 from datacoves_airflow_provider.notifiers.alert_card import AlertCard, truncate
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
 
 __all__ = [
     "SlackNotifier",
+    "SlackWebhookError",
     "inform_failure",
     "inform_retry",
     "inform_sla_miss",
     "inform_success",
     "slack_message",
 ]
+
+
+class SlackWebhookError(Exception):
+    """Slack did not accept the message, or the connection holds no webhook (the text never
+    contains the webhook URL or token)."""
 
 
 def _escape(text: str) -> str:
@@ -118,6 +125,7 @@ class SlackNotifier(AlertNotifier):
             color=color,
             event=event,
         )
+        check_timeout_and_retries(timeout, retries)
         self.timeout = timeout
         self.retries = retries
 
@@ -125,18 +133,25 @@ class SlackNotifier(AlertNotifier):
         tried = connection_id_candidates(self.connection_id)
         for conn_id in tried:
             try:
-                compat.BaseHook.get_connection(conn_id)
+                conn = compat.BaseHook.get_connection(conn_id)
             except compat.AirflowNotFoundException:
                 continue
+            if not (conn.password or "").strip():
+                raise SlackWebhookError(
+                    f"connection {conn_id!r} has no Slack webhook token: set its password to the token "
+                    "(T000/B000/XXXX, with host the endpoint, default hooks.slack.com/services) or to "
+                    "the whole webhook URL"
+                )
             return conn_id
         raise compat.AirflowNotFoundException(
             f"no Airflow connection {' or '.join(repr(c) for c in tried)} holds the Slack webhook"
         )
 
     def send(self, card: AlertCard) -> None:
-        """Post ``card`` through ``SlackWebhookHook`` (which raises unless Slack answers 200).
+        """Post ``card`` through ``SlackWebhookHook``'s client.
 
         :param card: the alert.
+        :raises SlackWebhookError: the connection has no token, or Slack answered other than 200.
         """
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
         from slack_sdk.http_retry.builtin_handlers import (
@@ -145,8 +160,9 @@ class SlackNotifier(AlertNotifier):
             ServerErrorRetryHandler,
         )
 
+        conn_id = self._connection_id()
         hook = SlackWebhookHook(
-            slack_webhook_conn_id=self._connection_id(),
+            slack_webhook_conn_id=conn_id,
             timeout=self.timeout,
             retry_handlers=[
                 ConnectionErrorRetryHandler(max_retry_count=self.retries),
@@ -159,7 +175,18 @@ class SlackNotifier(AlertNotifier):
         token = url.rstrip("/").rsplit("/services/", 1)[-1]
         if token and token != url:
             compat.mask_secret(token)
-        hook.send_dict(slack_message(card))
+        try:
+            response = hook.client.send_dict(slack_message(card))
+        except Exception as err:  # urllib's errors, after slack_sdk's retries
+            raise SlackWebhookError(
+                f"could not post to the Slack webhook (connection {conn_id!r}): {type(err).__name__}"
+            ) from None
+        if response.status_code != 200:
+            raise SlackWebhookError(
+                f"the Slack webhook (connection {conn_id!r}) answered HTTP {response.status_code}: "
+                f"{str(response.body)[:300]!r}; check the connection's token and that the webhook still "
+                "exists (https://api.slack.com/messaging/webhooks#handling_errors)"
+            )
 
 
 def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ import shutil
 import signal
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -92,6 +92,45 @@ def check_command(command: object, *, task_id: str) -> str:
     return command
 
 
+def check_skip_on_exit_code(value: object, *, task_id: str) -> None:
+    """Check ``skip_on_exit_code``: None, an exit code, or a collection of exit codes (a string such as
+    ``"99"`` would only fail when the command ends, with a TypeError from deep inside BashOperator).
+
+    :param value: the argument as written in the DAG.
+    :param task_id: named in the message.
+    """
+    if value is None:
+        return
+    codes = [value] if isinstance(value, int) else value
+    if (
+        isinstance(value, (str, bytes, Mapping))
+        or not isinstance(codes, Iterable)
+        or any(isinstance(code, bool) or not isinstance(code, int) for code in codes)
+    ):
+        raise TypeError(
+            f"Task {task_id!r}: skip_on_exit_code must be an exit code or a list of exit codes "
+            f"(whole numbers, e.g. 99 or [99, 100]) or None, got {value!r}"
+        )
+
+
+def check_output_encoding(value: object, *, task_id: str) -> None:
+    """Check ``output_encoding`` names a codec Python knows (else decoding the output fails mid-run).
+
+    :param value: the argument as written in the DAG.
+    :param task_id: named in the message.
+    """
+    import codecs
+
+    try:
+        if not isinstance(value, str) or not getattr(codecs.lookup(value), "_is_text_encoding", True):
+            raise LookupError(value)
+    except LookupError:
+        raise ValueError(
+            f"Task {task_id!r}: output_encoding={value!r} is not a text encoding Python knows; "
+            "use e.g. 'utf-8' (the default) or 'latin-1'"
+        ) from None
+
+
 def check_relative_path(value: object, *, param: str, task_id: str) -> None:
     """Reject an absolute path or one that climbs out of the repository (literal values only).
 
@@ -162,6 +201,10 @@ class DatacovesBashOperator(BashOperator):
             raise TypeError(f"Task {task_id!r}: activate_venv must be True or False, got {activate_venv!r}")
         if virtualenv is not None and (not isinstance(virtualenv, str) or not virtualenv.strip()):
             raise ValueError(f"Task {task_id!r}: virtualenv must be a non-empty path, got {virtualenv!r}")
+        if not isinstance(append_env, bool):
+            raise TypeError(f"Task {task_id!r}: append_env must be True or False, got {append_env!r}")
+        check_skip_on_exit_code(kwargs.get("skip_on_exit_code", 99), task_id=task_id)
+        check_output_encoding(kwargs.get("output_encoding", "utf-8"), task_id=task_id)
         super().__init__(bash_command=bash_command, env=env, append_env=append_env, cwd=cwd, **kwargs)
         self.activate_venv = activate_venv
         self.virtualenv = virtualenv

@@ -370,6 +370,12 @@ def build_target(conn: Any, overrides: Mapping[str, Any] | None = None) -> dict[
         value = target[key]
         if isinstance(value, str) and value.strip().isdigit():
             target[key] = int(value)
+    threads = target.get("threads")
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        source = "overrides['threads']" if "threads" in (overrides or {}) else "extra 'threads'"
+        raise fields.error(
+            f"{source} must be a positive whole number of dbt threads, e.g. 4, got {threads!r}"
+        )
     adapter = str(target.get("type"))
     missing = [
         (name, source) for name, source in _REQUIRED.get(adapter, ()) if target.get(name) in (None, "")

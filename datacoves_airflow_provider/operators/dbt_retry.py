@@ -54,10 +54,26 @@ def dbt_retry_command(
     :param state: the folder holding the previous run_results.json (``logs``, where
         ``download_run_results=True`` puts it).
     """
-    words = shlex.split(command)
+    if not isinstance(command, str) or not command.strip():
+        raise ValueError(
+            f"dbt_retry_command: command must be a dbt command such as 'dbt build', got {command!r}"
+        )
+    if not isinstance(state, str) or not state.strip():
+        raise ValueError(
+            f"dbt_retry_command({command!r}): state must name the folder holding the previous "
+            f"run_results.json (default {STATE_FOLDER!r}), got {state!r}"
+        )
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:  # "No closing quotation", "No escaped character"
+        raise ValueError(
+            f"dbt_retry_command({command!r}): the command cannot be split into words like a shell "
+            f"does ({exc}); close the quote or escape it"
+        ) from None
     if any(w in ("-s", "--select", "-m", "--models") or w.startswith("--select=") for w in words):
         raise ValueError(
             f"dbt_retry_command({command!r}): leave out the selection; the retry selects from the "
             "previous run's results. Use dbt_retry_command('dbt build') instead."
         )
-    return f"{command} -s {' '.join(retry_selectors(rerun_failed_tests=rerun_failed_tests))} --state {state}"
+    selectors = " ".join(retry_selectors(rerun_failed_tests=rerun_failed_tests))
+    return f"{command} -s {selectors} --state {shlex.quote(state)}"

@@ -28,6 +28,7 @@ be served: keep ``datacoves-`` names in Datacoves only.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -96,6 +97,10 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
             or cache_ttl_seconds < 0
         ):
             raise ValueError(f"{where} cache_ttl_seconds must be a number >= 0, got {cache_ttl_seconds!r}")
+        if not isinstance(datacoves, bool):
+            raise TypeError(
+                f"{where} datacoves must be true or false (a JSON boolean, without quotes), got {datacoves!r}"
+            )
         if not isinstance(datacoves_prefix, str) or not datacoves_prefix:
             raise ValueError(f"{where} datacoves_prefix must be a non-empty string, got {datacoves_prefix!r}")
         self.aws_kwargs = dict(aws_secrets_manager) if aws_secrets_manager is not None else None
@@ -184,6 +189,15 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
             return None
         if not isinstance(secret.value, str):
             mask_secret(secret.value)  # a dict: Airflow masks the values of sensitive keys (password, ...)
+        if kind == "connection":
+            problem = _connection_problem(secret.value)
+            if problem:
+                log.error("Datacoves secrets manager: connection %r is not a connection: %s", name, problem)
+                raise SecretsLookupRefused(
+                    f"connection {name!r} in the Datacoves secrets manager {problem}: store a connection "
+                    "URI (e.g. postgres://user:password@host:5432/db) or a JSON object of connection fields "
+                    f'(e.g. {{"conn_type": "postgres", "host": "..."}}) in secret {name!r}'
+                )
         log.info(
             "Datacoves secrets manager: %s %r found (%s scope, %s)", kind, name, secret.scope, secret.format
         )
@@ -226,3 +240,46 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         if self.cache_ttl_seconds:
             with self._lock:
                 self._cache[(kind, name)] = (time.monotonic() + self.cache_ttl_seconds, value)
+
+
+#: The fields a JSON connection may have (what Airflow's ``Connection.from_json`` passes on; the id
+#: comes from the secret's name).
+CONNECTION_FIELDS = frozenset(
+    ("conn_type", "description", "host", "login", "password", "schema", "port", "extra", "uri")
+)
+#: A connection URI starts with its type, e.g. ``postgres://`` or ``google-cloud-platform://``.
+_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-_]*://")
+
+
+def _connection_problem(value: Any) -> str | None:
+    """What is wrong with a secret's value as an Airflow connection (never quoting the value), or
+    None when Airflow can read it: a URI, or a JSON object of connection fields.
+
+    :param value: the secret's value as the API returned it (a string, or parsed JSON).
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                return "starts with '{' but is not valid JSON"
+        elif _URI_SCHEME.match(text):
+            return None
+        else:
+            return "is neither a connection URI (no '<type>://' at its start) nor a JSON object"
+    if value is None:
+        return "has no value (null)"
+    if isinstance(value, list):
+        return "is a JSON list"
+    if not isinstance(value, dict):
+        return f"is a JSON {type(value).__name__}"
+    unknown = sorted(str(key) for key in value if key not in CONNECTION_FIELDS)
+    if unknown:
+        return f"has keys that are not connection fields ({', '.join(unknown)})"
+    port = value.get("port")
+    if port not in (None, "") and not (
+        (isinstance(port, int) and not isinstance(port, bool)) or (isinstance(port, str) and port.isdigit())
+    ):
+        return "has a port that is not a whole number"
+    return None

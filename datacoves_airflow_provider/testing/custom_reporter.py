@@ -115,7 +115,19 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     if output is None:
         return
-    config.pluginmanager.register(DagCheckReport(config, Path(output)), REPORTER_PLUGIN_NAME)
+    path = Path(output)
+    where = path if path.is_absolute() else Path(config.invocation_params.dir) / path
+    if where.is_dir():
+        raise pytest.UsageError(
+            f"{_SHORT_OPTION} {output}: is a folder; give the report's file path, "
+            f"e.g. {path / 'dag_report.md'}"
+        )
+    blocking = next((p for p in where.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise pytest.UsageError(
+            f"{_SHORT_OPTION} {output}: {blocking} is a file, so the report cannot be written there"
+        )
+    config.pluginmanager.register(DagCheckReport(config, path), REPORTER_PLUGIN_NAME)
 
 
 @dataclass

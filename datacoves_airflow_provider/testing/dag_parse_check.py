@@ -23,6 +23,7 @@ and to ``--filename`` with ``--write-output``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import select
 import signal
@@ -204,6 +205,32 @@ def render_markdown(reports: Sequence[FileReport], options: ParseCheckOptions, a
     return "\n".join(lines).rstrip() + "\n"
 
 
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Reject values argparse lets through (``nan``, negative seconds, a folder as the report file)
+    the way argparse rejects a bad value: a usage line, the error, exit status 2.
+
+    :param parser: the command's parser.
+    :param args: the parsed arguments.
+    """
+    if args.timeout is not None and not (math.isfinite(args.timeout) and args.timeout > 0):
+        parser.error(f"argument --timeout: must be a number of seconds > 0, not {args.timeout!r}")
+    threshold = args.dag_loadtime_threshold
+    if threshold is not None and not (math.isfinite(threshold) and threshold >= 0):
+        parser.error(
+            f"argument --dag-loadtime-threshold: must be a number of seconds >= 0, not {threshold!r}"
+        )
+    if args.write_output or args.filename:
+        output = Path(args.filename or DEFAULT_OUTPUT_FILE)
+        if output.is_dir():
+            parser.error(
+                f"argument --filename: {output} is a folder; give the report's file path, "
+                f"e.g. {output / DEFAULT_OUTPUT_FILE}"
+            )
+        blocking = next((p for p in output.parents if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            parser.error(f"argument --filename: {blocking} is a file, so {output} cannot be written")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``datacoves-test-dags`` command.
 
@@ -243,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="fork per file from a process that imported Airflow (Linux default), or start a new interpreter",
     )
     args = parser.parse_args(argv)
+    check_arguments(parser, args)
 
     # Airflow logs each DagBag it fills at INFO, and warns about its own deprecations: the report is
     # the output here.
@@ -272,8 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write(markdown)
     if args.write_output or args.filename:
         output = Path(args.filename or DEFAULT_OUTPUT_FILE)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(markdown, encoding="utf-8")
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(markdown, encoding="utf-8")
+        except OSError as exc:
+            parser.error(f"argument --filename: cannot write the report to {output}: {exc.strerror or exc}")
     return 1 if any(r.problems for r in reports) else 0
 
 
