@@ -67,6 +67,7 @@ __all__ = [
     "context_to_airflow_vars",
     "determine_kwargs",
     "mask_secret",
+    "metadata_database_url",
     "new_dag_bag",
     "redact",
     "task_decorator_factory",
@@ -82,6 +83,7 @@ _FROM_COMMON_COMPAT = frozenset(__all__) - {
     "BaseSecretsBackend",
     "Context",
     "SecretsLookupRefused",
+    "metadata_database_url",
     "new_dag_bag",
 }
 
@@ -134,3 +136,35 @@ def new_dag_bag(dag_folder: str | os.PathLike[str], *, safe_mode: bool = True) -
     from airflow.models.dagbag import DagBag as DagBag2
 
     return DagBag2(dag_folder=os.fspath(dag_folder), include_examples=False, safe_mode=safe_mode)  # type: ignore[call-arg,return-value]
+
+
+#: What Airflow 3 writes into ``[database] sql_alchemy_conn`` of a task process (in memory only), so
+#: that task code goes through the API server instead of the metadata database.
+BLOCKED_DATABASE_URL_PREFIX = "airflow-db-not-allowed"
+
+
+def metadata_database_url() -> str:
+    """``[database] sql_alchemy_conn`` as the deployment configured it, or ``""`` if it has none.
+
+    Airflow 2 task processes see the setting as configured. Airflow 3 task processes see a
+    placeholder (``airflow-db-not-allowed:///``): tasks are meant to use the API server, and the
+    Airflow database sync is the one task whose job is to read the database itself. There the value
+    is the output of ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD`` when the deployment sets it; the
+    task process's ``AIRFLOW__DATABASE__SQL_ALCHEMY_CONN`` variable holds the placeholder too, and an
+    ``airflow.cfg`` on disk may hold a default the deployment overrides, so neither is read.
+    """
+    from airflow.configuration import conf as core_conf
+
+    url = core_conf.get("database", "sql_alchemy_conn", fallback="") or ""
+    if not url.startswith(BLOCKED_DATABASE_URL_PREFIX):
+        return url
+    env_url = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    if env_url and not env_url.startswith(BLOCKED_DATABASE_URL_PREFIX):
+        return env_url
+    command = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD")
+    if command:
+        import shlex
+        import subprocess
+
+        return subprocess.run(shlex.split(command), capture_output=True, text=True, check=True).stdout.strip()
+    return ""

@@ -72,14 +72,19 @@ def release_redis_db(db: int, owner: str) -> None:
 
 
 def marked_processes(marker: str) -> list[int]:
-    """Our processes whose environment has ``MARKER_VAR=marker``."""
+    """Our processes whose environment has ``MARKER_VAR=marker``, or whose command line names one
+    of the cluster's workers (a Celery process title overwrites the environ /proc shows, in the
+    worker and in the processes it forks; worker host names end with the marker's first 8 digits)."""
     needle = f"{MARKER_VAR}={marker}".encode()
+    worker_name = f"-{marker[:8]}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         with contextlib.suppress(OSError):
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
+            if needle in (entry / "environ").read_bytes().split(b"\0") or (
+                b"celery" in (cmdline := (entry / "cmdline").read_bytes()) and worker_name in cmdline
+            ):
                 found.append(int(entry.name))
     return found
 

@@ -7,8 +7,8 @@ where a retry runs.
 
 - the docs' retry DAG fails on worker A and retries on worker B, resuming from the artifact store:
   the reference dbt API server, then an S3 bucket on moto's server;
-- 16 dbt / bash tasks at once across both workers, each with its own secret, connection and
-  staging folder;
+- 16 dbt / bash tasks at once across both workers on one repository checkout, each with its own
+  secret, connection and staging folder;
 - worker A is killed while dbt runs: Airflow notices the missing heartbeat, the retry runs on B.
 
 One deployment serves the whole module (it takes a minute to start); each test starts workers of
@@ -69,11 +69,12 @@ class Deployment:
     api_env: dict[str, str]
     generation: int = 0
 
-    def fresh_workers(self, **env: str) -> tuple[str, str]:
+    def fresh_workers(self, repo: Path | None = None, **env: str) -> tuple[str, str]:
         """Stop the current workers (warm shutdown) and start one new worker per queue, each with its
-        own clone of the repository and ``env``; returns their names (queue worker_a, worker_b)."""
+        own clone of the repository (or both on ``repo``) and ``env``; returns their names (queue
+        worker_a, worker_b)."""
         cluster = self.cluster
-        if self.generation == 0 and not env:  # the deployment's own first workers are fresh
+        if self.generation == 0 and not env and repo is None:  # the deployment's first workers are fresh
             self.generation = 1
             return "worker_a", "worker_b"
         for name in [n for n in cluster.workers if n in cluster.processes]:
@@ -84,7 +85,7 @@ class Deployment:
         names = []
         for queue in ("worker_a", "worker_b"):
             name = f"{queue}_{self.generation}"
-            start_worker(cluster, queue, name, DATACOVES__REPO_PATH=str(self.repos[queue]), **env)
+            start_worker(cluster, queue, name, DATACOVES__REPO_PATH=str(repo or self.repos[queue]), **env)
             names.append(name)
         cluster.wait_for_workers()
         return names[0], names[1]
@@ -243,8 +244,9 @@ def test_retry_on_the_other_worker_resumes_from_s3(deployment):
 
 def test_sixteen_tasks_at_once_share_nothing(deployment):
     cluster = deployment.cluster
-    before = {queue: tree_fingerprint(repo) for queue, repo in deployment.repos.items()}
-    a, b = deployment.fresh_workers()
+    repo = copy_as_git_repo(DEMO_REPO, deployment.tmp / "repo_shared")  # one checkout for both workers
+    before = tree_fingerprint(repo)
+    a, b = deployment.fresh_workers(repo=repo)
     run_id = cluster.trigger("concurrent_tasks")
     state = cluster.wait_for_run("concurrent_tasks", run_id, timeout=600)
     tries = cluster.task_tries("concurrent_tasks", run_id)
@@ -263,7 +265,7 @@ def test_sixteen_tasks_at_once_share_nothing(deployment):
         env = dict(line.split("=", 1) for line in (out / "env").read_text().splitlines() if "=" in line)
         pwd = (out / "pwd").read_text().strip()
         seen_pwd[task_id] = pwd
-        # its own staging folder, below its worker's temp dir and its worker's clone
+        # its own staging folder, below its worker's temp dir
         assert Path(pwd).is_relative_to(worker.tmpdir), (task_id, pwd)
         assert env.get("TMPDIR", str(worker.tmpdir)) == str(worker.tmpdir)  # when the env is passed on
         kind, n = task_id.split("_")
@@ -281,11 +283,10 @@ def test_sixteen_tasks_at_once_share_nothing(deployment):
         leaked = [s for s in others if s in visible + log]
         assert not leaked, f"{task_id} saw {leaked}"
     assert len(set(seen_pwd.values())) == 16, seen_pwd
-    # every staging folder is gone, the clones are untouched
+    # every staging folder is gone, the checkout is untouched
     for name in (a, b):
         assert staging_dirs(cluster.workers[name].tmpdir) == [], name
-    after = {queue: tree_fingerprint(repo) for queue, repo in deployment.repos.items()}
-    assert after == before
+    assert tree_fingerprint(repo) == before
     # dbt wrote into each task's own schema
     with contextlib.closing(psycopg2.connect(f"{PG_DSN} dbname={deployment.pg_database}")) as db:
         cur = db.cursor()

@@ -34,6 +34,7 @@ __all__ = [
     "AirflowMetadataDatabase",
     "MetadataSnapshot",
     "column_kind",
+    "connection_database_url",
     "metadata_database_url",
 ]
 
@@ -54,17 +55,72 @@ _PG_BINARY_SAFE = frozenset(
 ROW_BATCH_SIZE = 10_000
 
 
-def metadata_database_url() -> str:
-    """Airflow's configured metadata database URL (``[database] sql_alchemy_conn``)."""
-    from datacoves_airflow_provider.compat import conf
+#: The connection the sync reads on Airflow 3 when task processes are not given the database URL
+#: (Airflow's traditional id for its own database).
+FALLBACK_SOURCE_CONNECTION = "airflow_db"
 
-    url = conf.get("database", "sql_alchemy_conn", fallback="") or ""
-    if not url:
+#: SQLAlchemy driver names for the connection types a metadata database can have.
+_DRIVERS = {
+    "postgres": "postgresql+psycopg2",
+    "postgresql": "postgresql+psycopg2",
+    "mysql": "mysql",
+    "sqlite": "sqlite",
+}
+
+
+def metadata_database_url() -> str:
+    """Airflow's configured metadata database URL (``[database] sql_alchemy_conn``).
+
+    Airflow 3 does not give task processes that setting (see
+    :func:`datacoves_airflow_provider.compat.metadata_database_url`); when the deployment has not put
+    it where a task can read it, the connection ``airflow_db`` is used if it exists.
+    """
+    from datacoves_airflow_provider.compat import AirflowNotFoundException
+    from datacoves_airflow_provider.compat import metadata_database_url as configured_url
+
+    url = configured_url()
+    if url:
+        return url
+    try:
+        return connection_database_url(FALLBACK_SOURCE_CONNECTION)
+    except AirflowNotFoundException:
+        pass
+    raise ValueError(
+        "This worker's tasks cannot see Airflow's metadata database URL (Airflow 3 hides [database] "
+        "sql_alchemy_conn from task code): create a connection to the database (a read-only user is "
+        f"enough) named {FALLBACK_SOURCE_CONNECTION!r}, or pass source_connection_id='<its id>', or give "
+        "the workers AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD"
+    )
+
+
+def connection_database_url(connection_id: str) -> str:
+    """The SQLAlchemy URL of an Airflow connection to a metadata database (PostgreSQL, MySQL, SQLite).
+
+    :param connection_id: the Airflow connection.
+    """
+    import sqlalchemy as sa
+
+    from datacoves_airflow_provider.compat import BaseHook
+
+    conn = BaseHook.get_connection(connection_id)
+    conn_type = (conn.conn_type or "").lower()
+    driver = _DRIVERS.get(conn_type)
+    if driver is None:
         raise ValueError(
-            "Airflow's metadata database is not configured on this worker: set [database] "
-            "sql_alchemy_conn (AIRFLOW__DATABASE__SQL_ALCHEMY_CONN) so the data sync can read it"
+            f"Connection {connection_id!r} is of type {conn.conn_type!r}; the Airflow database it names "
+            "must be a postgres, mysql or sqlite connection"
         )
-    return url
+    if driver == "sqlite":
+        return str(sa.engine.URL.create("sqlite", database=conn.host or conn.schema))
+    url = sa.engine.URL.create(
+        driver,
+        username=conn.login or None,
+        password=conn.password or None,
+        host=conn.host or None,
+        port=conn.port or None,
+        database=conn.schema or None,
+    )
+    return url.render_as_string(hide_password=False)
 
 
 def column_kind(sa_type: Any) -> ColumnKind:
@@ -274,6 +330,14 @@ class AirflowMetadataDatabase:
     def from_airflow_config(cls) -> AirflowMetadataDatabase:
         """The database this Airflow is configured with (``[database] sql_alchemy_conn``)."""
         return cls(metadata_database_url())
+
+    @classmethod
+    def from_connection(cls, connection_id: str) -> AirflowMetadataDatabase:
+        """The database an Airflow connection names.
+
+        :param connection_id: a postgres, mysql or sqlite connection to Airflow's database.
+        """
+        return cls(connection_database_url(connection_id))
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[MetadataSnapshot]:

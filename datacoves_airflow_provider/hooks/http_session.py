@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["check_timeout_and_retries", "retrying_session"]
+__all__ = ["check_timeout_and_retries", "redact_urllib3_log_arguments", "retrying_session"]
 
 
 def retrying_session(
@@ -42,11 +43,33 @@ def retrying_session(
         respect_retry_after_header=True,
         raise_on_status=False,
     )
+    redact_urllib3_log_arguments()
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+class _RedactArguments(logging.Filter):
+    """Passes a log record's arguments through Airflow's secrets masker before they are formatted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            from datacoves_airflow_provider.compat import redact
+
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
+def redact_urllib3_log_arguments() -> None:
+    """Mask secrets in urllib3's retry warnings. urllib3 logs the request's path and query as an
+    argument (``Retrying (...) after connection broken by ...: /workflows/.../invoke?sig=...``); on
+    Airflow 3 the masker sees only the message template, so a webhook signature the masker knows
+    would reach the log. Installed once, on urllib3's connection pool logger only."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, _RedactArguments) for f in logger.filters):
+        logger.addFilter(_RedactArguments())
 
 
 def check_timeout_and_retries(timeout: object, retries: object) -> None:

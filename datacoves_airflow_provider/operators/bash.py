@@ -20,6 +20,7 @@ from datacoves_airflow_provider.compat import (
     AirflowException,
     AirflowSkipException,
     context_to_airflow_vars,
+    redact,
 )
 from datacoves_airflow_provider.operators.repo_staging import (
     StagedRepository,
@@ -246,7 +247,16 @@ class DatacovesBashOperator(BashOperator):
         env = self.build_env(staged, context)
         result = self.run_bash(staged, command, env=env, cwd=cwd)
         self.check_exit_code(result.exit_code)
-        return self.output_processor(result.output)
+        return self.return_value(result.output)
+
+    def return_value(self, output: str) -> Any:
+        """The task's XCom: ``output_processor`` of the command's last output line, with every secret
+        the masker knows replaced by ``***`` (the log shows the line masked; BashOperator would store
+        it in the metadata database as it is).
+
+        :param output: the last line the command printed.
+        """
+        return redact(self.output_processor(output))
 
     def run_bash(self, staged: StagedRepository, command: str, *, env: dict[str, str], cwd: Path) -> Any:
         """Run ``command`` with bash through the SubprocessHook, its output streaming into the task log.

@@ -188,6 +188,9 @@ class DatacovesDataSyncOperator(BaseOperator):
     :param full_refresh: copy every table in full this run, ignoring the incremental state.
     :param incremental_lookback: how far before the last cursor an incremental sync looks again,
         for rows committed late (a ``timedelta`` or seconds; default 10 minutes).
+    :param source_connection_id: an Airflow connection (postgres, mysql or sqlite) to read Airflow's
+        database through, instead of Airflow's own configuration; see docs/data-sync.md for the
+        order on Airflow 3, which hides that configuration from tasks.
     :param kwargs: every other BaseOperator argument.
     """
 
@@ -205,10 +208,20 @@ class DatacovesDataSyncOperator(BaseOperator):
         additional_tables: Sequence[str] | None = None,
         full_refresh: bool = False,
         incremental_lookback: datetime.timedelta | float = DEFAULT_LOOKBACK,
+        source_connection_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.db_type = check_db_type(db_type, self.task_id)
+        if source_connection_id is not None and (
+            not isinstance(source_connection_id, str) or not source_connection_id.strip()
+        ):
+            raise ValueError(
+                f"Task {self.task_id!r}: source_connection_id must name the connection to Airflow's "
+                f"database, e.g. 'airflow_db', got {source_connection_id!r}; leave it out to use "
+                "Airflow's own configuration"
+            )
+        self.source_connection_id = source_connection_id
         if connection_id is not None and (not isinstance(connection_id, str) or not connection_id.strip()):
             raise ValueError(
                 f"Task {self.task_id!r}: connection_id must be a connection name, got {connection_id!r}"
@@ -275,8 +288,13 @@ class DatacovesDataSyncOperator(BaseOperator):
 
         schema = self.destination_schema or default_destination_schema()
         destination = make_destination(self.db_type, self.connection_id, self.service_connection_name)
+        source = (
+            AirflowMetadataDatabase.from_connection(self.source_connection_id)
+            if self.source_connection_id
+            else AirflowMetadataDatabase.from_airflow_config()
+        )
         sync = DataSync(
-            AirflowMetadataDatabase.from_airflow_config(),
+            source,
             destination,
             schema,
             self.selection,

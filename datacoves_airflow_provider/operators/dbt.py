@@ -202,7 +202,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             raise AirflowSkipException(f"dbt command returned exit code {result.exit_code}. Skipping.")
         if result.exit_code != 0:
             raise AirflowException(self.failure_message(result.exit_code, summary))
-        return summary if summary is not None else self.output_processor(result.output)
+        return summary if summary is not None else self.return_value(result.output)
 
     def artifact_transfer(self, project: Path, target_dir: Path, context: Context) -> ArtifactTransfer | None:
         """This try's artifact transfers, or None without ``dbt_api_enabled``. A misconfigured

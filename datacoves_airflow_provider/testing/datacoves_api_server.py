@@ -62,7 +62,8 @@ class DatacovesApiServer(ThreadingHTTPServer):
     :param address: (host, port); port 0 picks a free one (see ``server_address``).
     :param data_dir: where files are kept.
     :param token: the bearer token clients must send.
-    :param fail_first: answer the first N requests with 503 (to exercise client retries).
+    :param fail_first: answer the first N requests with ``fail_status`` (to exercise client retries).
+    :param fail_status: the HTTP status of those answers (a 5xx; default 503).
     :param secrets_file: the JSON list of secrets (see the module docstring), or None for none.
     """
 
@@ -75,6 +76,7 @@ class DatacovesApiServer(ThreadingHTTPServer):
         token: str,
         *,
         fail_first: int = 0,
+        fail_status: int = 503,
         secrets_file: Path | None = None,
     ) -> None:
         super().__init__(address, _Handler)
@@ -82,6 +84,7 @@ class DatacovesApiServer(ThreadingHTTPServer):
         self.data_dir = data_dir
         self.token = token
         self.fail_first = fail_first
+        self.fail_status = HTTPStatus(fail_status)
         self.lock = threading.Lock()
         data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -126,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if failing:
                     self.server.fail_first -= 1
             if failing:
-                raise _Error(HTTPStatus.SERVICE_UNAVAILABLE, "injected failure")
+                raise _Error(self.server.fail_status, "injected failure")
             segments = [unquote(s) for s in url.path.split("/") if s]
             if segments[:2] != ["api", "v3"]:
                 raise _Error(HTTPStatus.NOT_FOUND, "unknown route")
@@ -338,7 +341,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed on start)")
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--token", default=os.environ.get("DATACOVES__API_TOKEN", ""))
-    parser.add_argument("--fail-first", type=int, default=0, help="answer the first N requests with 503")
+    parser.add_argument("--fail-first", type=int, default=0, help="answer the first N requests with an error")
+    parser.add_argument("--fail-status", type=int, default=503, help="their HTTP status (default 503)")
     parser.add_argument("--secrets-file", type=Path, help="JSON list of secrets (see the module docstring)")
     args = parser.parse_args(argv)
     if not args.token:
@@ -348,6 +352,7 @@ def main(argv: list[str] | None = None) -> None:
         args.data_dir,
         args.token,
         fail_first=args.fail_first,
+        fail_status=args.fail_status,
         secrets_file=args.secrets_file,
     )
     sys.stdout.write(f"Datacoves API listening on http://{args.host}:{server.server_address[1]}\n")
