@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -150,7 +151,8 @@ def wait_for_state(cluster: CeleryCluster, dag_id: str, run_id: str, task_id: st
 
 
 def try_hosts(cluster: CeleryCluster, dag_id: str, run_id: str, task_id: str) -> dict[int, str]:
-    """try number -> host name of every try of a task instance (earlier tries from the history)."""
+    """try number -> host name of every try of a task instance: earlier tries from the history table,
+    or, where Airflow 2.11 keeps none (a plain retry), from the try's log ("... on host <name>")."""
     rows = cluster.sql(
         "select try_number, hostname from task_instance_history"
         " where dag_id = %s and run_id = %s and task_id = %s",
@@ -164,7 +166,13 @@ def try_hosts(cluster: CeleryCluster, dag_id: str, run_id: str, task_id: str) ->
         run_id,
         task_id,
     )
-    return {int(n): host for n, host in rows}
+    hosts = {int(n): host for n, host in rows}
+    for attempt in range(1, max(hosts, default=0)):
+        if attempt not in hosts:
+            found = re.search(r"on host (\S+)", cluster.task_log(dag_id, run_id, task_id, attempt))
+            if found:
+                hosts[attempt] = found.group(1)
+    return hosts
 
 
 def overlap(cluster: CeleryCluster, dag_id: str, run_id: str) -> tuple[int, float]:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from conftest import free_port, run_dag, running_datacoves_api_server
+from conftest import DEMO_REPO, free_port, run_dag, running_datacoves_api_server
 from test_dbt_artifact_runs import run_billing, run_id, statuses
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
@@ -115,6 +115,7 @@ def test_the_secrets_api_hangs(airflow_home, tmp_path):
             DAGS,
             "fault_secrets_hang",
             timeout=300,
+            DATACOVES__REPO_PATH=str(DEMO_REPO),
             AIRFLOW__SECRETS__BACKEND="datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend",
             DATACOVES__API_ENDPOINT=url,
             DATACOVES__API_TOKEN="tok-hang-9911",
