@@ -143,8 +143,9 @@ def new_dag_bag(dag_folder: str | os.PathLike[str], *, safe_mode: bool = True) -
 BLOCKED_DATABASE_URL_PREFIX = "airflow-db-not-allowed"
 
 
-def metadata_database_url() -> str:
-    """``[database] sql_alchemy_conn`` as the deployment configured it, or ``""`` if it has none.
+def metadata_database_url() -> str | None:
+    """``[database] sql_alchemy_conn`` as the deployment configured it (``""`` if it has none), or
+    None in an Airflow 3 task process that was not given it.
 
     Airflow 2 task processes see the setting as configured. Airflow 3 task processes see a
     placeholder (``airflow-db-not-allowed:///``): tasks are meant to use the API server, and the
@@ -158,13 +159,10 @@ def metadata_database_url() -> str:
     url = core_conf.get("database", "sql_alchemy_conn", fallback="") or ""
     if not url.startswith(BLOCKED_DATABASE_URL_PREFIX):
         return url
-    env_url = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
-    if env_url and not env_url.startswith(BLOCKED_DATABASE_URL_PREFIX):
-        return env_url
     command = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD")
     if command:
         import shlex
         import subprocess
 
         return subprocess.run(shlex.split(command), capture_output=True, text=True, check=True).stdout.strip()
-    return ""
+    return None

@@ -240,6 +240,7 @@ CATALOGUE: list[Row] = [
     Row("decorator", "dbt-expected_files", lambda c: parse_dag("datacoves_dbt", {"expected_files": ["run_results.json"]}), ValueError, "expected_files lists run_results.json, which this task never downloads"),
     Row("decorator", "dbt-threads-text", lambda c: parse_dag("datacoves_dbt", connection_id="main", overrides={"threads": "four"}), ValueError, "overrides['threads'] must be a positive whole number"),
     Row("decorator", "sync-db_type", lambda c: parse_dag("datacoves_airflow_db_sync", db_type="bigquery", connection_id="main"), ValueError, "db_type='bigquery' is not supported"),
+    Row("decorator", "sync-source-blank", lambda c: parse_dag("datacoves_airflow_db_sync", db_type="duckdb", connection_id="duck", source_connection_id=" "), ValueError, "source_connection_id must name the connection to Airflow's database"),
     Row("decorator", "sync-lookback-text", lambda c: parse_dag("datacoves_airflow_db_sync", db_type="snowflake", connection_id="main", incremental_lookback="10m"), ValueError, "incremental_lookback must be a non-negative timedelta"),
     Row("decorator", "teams-webhook_kind", lambda c: MSTeamsNotifier(webhook_kind="card"), ValueError, "webhook_kind must be 'workflows', 'connector' or None, not 'card'"),
     Row("decorator", "slack-event", lambda c: SlackNotifier(event="boom"), ValueError, "event must be one of success, failure, retry, sla_miss, not 'boom'"),
@@ -283,6 +284,7 @@ CATALOGUE: list[Row] = [
     Row("connection", "slack-connection-missing", lambda c: SlackNotifier(connection_id="slack_alerts").notify(dag_success_context()), AirflowNotFoundException, "no Airflow connection 'slack_alerts' or 'SLACK_ALERTS' holds the Slack webhook"),
     Row("connection", "slack-no-token", lambda c: SlackNotifier(connection_id=c.connection("slack_alerts", conn_type="slackwebhook", host="hooks.slack.com/services")).notify(dag_success_context()), SlackWebhookError, "connection 'slack_alerts' has no Slack webhook token: set its password"),
     Row("connection", "sync-postgres-database", lambda c: open_destination("postgres", c.connection("pg_dest", conn_type="postgres", host="127.0.0.1", port=5432, login="postgres", schema="no_such_database_bi")), DestinationError, "PostgreSQL destination of connection 'pg_dest'"),
+    Row("connection", "sync-source-not-a-database", lambda c: DatacovesDataSyncOperator(task_id="t", db_type="duckdb", connection_id="duck", destination_schema="a", source_connection_id=c.connection("not_a_db", conn_type="http", host="x")).execute({}), ValueError, "the Airflow database it names must be a postgres, mysql or sqlite connection"),
     Row("connection", "sync-duckdb-no-file", lambda c: open_destination("duckdb", c.connection("duck_dest", conn_type="duckdb")), DestinationError, "Connection 'duck_dest' names no DuckDB file"),
     # table names of the data sync
     Row("table", "schema-qualified", lambda c: parse_dag("datacoves_airflow_db_sync", db_type="snowflake", connection_id="main", tables=["public.dag"]), ValueError, "tables holds 'public.dag', which is not a valid table name"),

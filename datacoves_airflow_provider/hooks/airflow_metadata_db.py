@@ -79,18 +79,23 @@ def metadata_database_url() -> str:
     from datacoves_airflow_provider.compat import metadata_database_url as configured_url
 
     url = configured_url()
-    if url:
-        return url
-    try:
-        return connection_database_url(FALLBACK_SOURCE_CONNECTION)
-    except AirflowNotFoundException:
-        pass
-    raise ValueError(
-        "This worker's tasks cannot see Airflow's metadata database URL (Airflow 3 hides [database] "
-        "sql_alchemy_conn from task code): create a connection to the database (a read-only user is "
-        f"enough) named {FALLBACK_SOURCE_CONNECTION!r}, or pass source_connection_id='<its id>', or give "
-        "the workers AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD"
-    )
+    if url is None:  # an Airflow 3 task process
+        try:
+            return connection_database_url(FALLBACK_SOURCE_CONNECTION)
+        except AirflowNotFoundException:
+            raise ValueError(
+                "This worker's tasks cannot see Airflow's metadata database URL (Airflow 3 hides "
+                "[database] sql_alchemy_conn from task code): create a connection to the database (a "
+                f"read-only user is enough) named {FALLBACK_SOURCE_CONNECTION!r}, or pass "
+                "source_connection_id='<its id>', or give the workers AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD"
+            ) from None
+    if not url:
+        raise ValueError(
+            "Airflow's metadata database is not configured on this worker: set [database] "
+            "sql_alchemy_conn (AIRFLOW__DATABASE__SQL_ALCHEMY_CONN) so the data sync can read it, or "
+            "pass source_connection_id='<a connection to it>'"
+        )
+    return url
 
 
 def connection_database_url(connection_id: str) -> str:
