@@ -370,3 +370,22 @@ def fakesnow(dbt_venv, tmp_path_factory) -> Iterator[Fakesnow]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+#: Modules that start whole deployments (minutes each): collected first, so that pytest-xdist hands
+#: them out before the many short modules and no worker is left alone with one at the end.
+LONG_MODULES = (
+    "test_production.py",
+    "test_secrets_leak_audit.py",
+    "test_data_sync_runs.py",
+    "test_celery_cluster.py",
+    "test_production_faults.py",
+    "test_notifiers.py",
+    "test_dbt_retry_scheduler.py",
+    "test_secrets_runs.py",
+)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    rank = {name: i for i, name in enumerate(LONG_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONG_MODULES)))

@@ -10,9 +10,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
+import pytest
 from celery_cluster import celery_cluster, marked_processes, redis_client
 from conftest import DEMO_REPO, PG_DSN, airflow_env
 
@@ -61,6 +63,36 @@ def test_tasks_run_on_the_worker_of_their_queue(tmp_path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 0)
             raise AssertionError(f"process group {proc.pid} still has members")
+    with contextlib.closing(psycopg2.connect(PG_DSN)) as db:
+        cur = db.cursor()
+        cur.execute("select 1 from pg_database where datname = %s", (cluster.database,))
+        assert cur.fetchall() == []
+    with contextlib.closing(redis_client(cluster.redis_db)) as client:
+        assert client.dbsize() == 0
+
+
+def test_everything_stops_when_the_test_fails(tmp_path):
+    """A test that fails while a task runs on a worker: the harness still stops every process
+    (the task's too), drops the database and empties its Redis database."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(DAGS / "celery_scenarios.py", dags)
+    env = {"DATACOVES__REPO_PATH": str(DEMO_REPO)}
+    with (
+        pytest.raises(RuntimeError, match="the test failed"),
+        celery_cluster(tmp_path / "airflow", dags, **env) as cluster,
+    ):
+        run_id = cluster.trigger("celery_long_task")
+        deadline = time.monotonic() + 180
+        while (ti := cluster.task_tries("celery_long_task", run_id).get("sleeps")) is None or (
+            ti.state != "running"
+        ):
+            assert time.monotonic() < deadline, f"the task never ran: {ti}\n{cluster.logs()}"
+            time.sleep(0.5)
+        raise RuntimeError("the test failed while a task runs")
+    assert marked_processes(cluster.marker) == []
+    for proc in cluster.processes.values():
+        assert proc.poll() is not None
     with contextlib.closing(psycopg2.connect(PG_DSN)) as db:
         cur = db.cursor()
         cur.execute("select 1 from pg_database where datname = %s", (cluster.database,))

@@ -12,7 +12,7 @@ import pytest
 from conftest import dbt_env, free_port, run_dag
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
+from datacoves_airflow_provider.hooks.dbt_api import RETRIES, DbtApiClient
 
 DAGS = Path(__file__).parent / "dags"
 #: What a retry after a failure in `payments` must build: the model, its tests and its child
@@ -152,6 +152,7 @@ def test_a_store_outage_never_changes_the_outcome(airflow_home, demo_repo, dbt_v
     )
     assert "dbt artifact store: upload of run_results.json failed, dbt's own result stands" in result.output
     assert "The task's outcome is dbt's alone" in result.output
+    assert f"failed after {RETRIES + 1} attempts" in result.output  # bounded, per request
     assert "tok-never-logged-123" not in result.output
 
 

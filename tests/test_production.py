@@ -62,22 +62,28 @@ BUCKET = "dbt-artifacts"
 class Deployment:
     cluster: CeleryCluster
     tmp: Path
-    repos: dict[str, Path]  # queue -> that worker's clone of the repository
+    shared_repo: Path  # the checkout the deployment's first workers share
+    repos: dict[str, Path]  # queue -> a clone of its own, for workers that stand for separate pods
     landing: Path
     evidence: Path
     pg_database: str
     moto: str
     api_env: dict[str, str]
+    #: the live workers (queue worker_a, queue worker_b) and what they were started with
+    current: tuple[str, str] = ("worker_a", "worker_b")
+    current_setup: tuple[Path | None, tuple[tuple[str, str], ...]] = (None, ())
     generation: int = 0
 
-    def fresh_workers(self, repo: Path | None = None, **env: str) -> tuple[str, str]:
-        """Stop the current workers (warm shutdown) and start one new worker per queue, each with its
-        own clone of the repository (or both on ``repo``) and ``env``; returns their names (queue
-        worker_a, worker_b)."""
+    def workers(self, own_clones: bool = False, **env: str) -> tuple[str, str]:
+        """Two live workers consuming worker_a and worker_b, on the shared checkout (or, with
+        ``own_clones``, each on a clone of its own) with ``env``: the current ones when they fit
+        (worker A's queue given back to it if a test moved it), else new ones. Returns their names."""
         cluster = self.cluster
-        if self.generation == 0 and not env and repo is None:  # the deployment's first workers are fresh
-            self.generation = 1
-            return "worker_a", "worker_b"
+        setup = (None if own_clones else self.shared_repo, tuple(sorted(env.items())))
+        a, b = self.current
+        if setup == self.current_setup and a in cluster.processes and b in cluster.processes:
+            move_queue(cluster, "worker_a", to=a, away_from=b)
+            return a, b
         for name in [n for n in cluster.workers if n in cluster.processes]:
             proc = cluster.processes.pop(name)
             proc.terminate()
@@ -86,10 +92,12 @@ class Deployment:
         names = []
         for queue in ("worker_a", "worker_b"):
             name = f"{queue}_{self.generation}"
-            start_worker(cluster, queue, name, DATACOVES__REPO_PATH=str(repo or self.repos[queue]), **env)
+            repo = self.repos[queue] if own_clones else self.shared_repo
+            start_worker(cluster, queue, name, DATACOVES__REPO_PATH=str(repo), **env)
             names.append(name)
         cluster.wait_for_workers()
-        return names[0], names[1]
+        self.current, self.current_setup = (names[0], names[1]), setup
+        return self.current
 
 
 def pg_connection(database: str, n: str) -> dict:
@@ -111,6 +119,7 @@ def deployment(tmp_path_factory, dbt_venv, dbt_api_server, moto_server, pg_datab
     dags.mkdir()
     shutil.copy(ROOT / "example_dags" / "retry_dbt_dag.py", dags)
     shutil.copy(DAGS / "production_scenarios.py", dags)
+    shared_repo = copy_as_git_repo(DEMO_REPO, tmp / "repo_shared")
     repos = {queue: copy_as_git_repo(DEMO_REPO, tmp / f"repo_{queue}") for queue in ("worker_a", "worker_b")}
     landing, evidence = tmp / "landing", tmp / "evidence"
     landing.mkdir()
@@ -130,7 +139,7 @@ def deployment(tmp_path_factory, dbt_venv, dbt_api_server, moto_server, pg_datab
         "AIRFLOW__SCHEDULER__SCHEDULER_ZOMBIE_TASK_THRESHOLD": "20",
         "AIRFLOW__SCHEDULER__ZOMBIE_DETECTION_INTERVAL": "2",
     }
-    worker_env = {queue: {"DATACOVES__REPO_PATH": str(repo)} for queue, repo in repos.items()}
+    worker_env = {queue: {"DATACOVES__REPO_PATH": str(shared_repo)} for queue in ("worker_a", "worker_b")}
     with celery_cluster(tmp / "airflow", dags, worker_env=worker_env, **env) as cluster:
         # the connections with passwords live in the metadata database (an AIRFLOW_CONN_* variable
         # would be in every task's environment)
@@ -138,7 +147,11 @@ def deployment(tmp_path_factory, dbt_venv, dbt_api_server, moto_server, pg_datab
         imports.write_text(json.dumps({f"pg_{n}": pg_connection(pg_database, n) for n in PG_CONNECTIONS}))
         cluster.cli("connections", "import", str(imports))
         imports.unlink()
-        yield Deployment(cluster, tmp, repos, landing, evidence, pg_database, moto_server, api_env)
+        deployment = Deployment(
+            cluster, tmp, shared_repo, repos, landing, evidence, pg_database, moto_server, api_env
+        )
+        deployment.current_setup = (shared_repo, ())
+        yield deployment
 
 
 def wait_for_state(cluster: CeleryCluster, dag_id: str, run_id: str, task_id: str, state: str) -> None:
@@ -216,7 +229,7 @@ def retry_on_the_other_worker(deployment: Deployment, a: str, b: str) -> tuple[s
 
 
 def test_retry_on_the_other_worker_resumes_from_the_dbt_api(deployment):
-    a, b = deployment.fresh_workers()
+    a, b = deployment.workers()
     run_id, try_1, try_2 = retry_on_the_other_worker(deployment, a, b)
     assert "Uploaded run_results.json" in try_1
     assert "Downloaded run_results.json (this task instance) to logs/run_results.json" in try_2
@@ -226,35 +239,11 @@ def test_retry_on_the_other_worker_resumes_from_the_dbt_api(deployment):
     assert node_ids(retried) == RETRIED
 
 
-def test_retry_on_the_other_worker_resumes_from_s3(deployment):
-    import boto3
-
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=deployment.moto,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    s3.create_bucket(Bucket=BUCKET)
-    a, b = deployment.fresh_workers(
-        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=f"s3://{BUCKET}/team-a",
-        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE_CONN_ID="artifacts_s3",
-        AIRFLOW_CONN_ARTIFACTS_S3=aws_connection(deployment.moto),
-    )
-    run_id, _, try_2 = retry_on_the_other_worker(deployment, a, b)
-    key = f"team-a/runs/{RETRY_DAG}/{quote(run_id, safe='')}/dbt_build/run_results.json"
-    retried = deployment.tmp / "retried_s3.json"
-    s3.download_file(BUCKET, key, str(retried))
-    assert node_ids(retried) == RETRIED
-    assert f"s3://{BUCKET}/team-a" in try_2
-
-
 def test_sixteen_tasks_at_once_share_nothing(deployment):
     cluster = deployment.cluster
-    repo = copy_as_git_repo(DEMO_REPO, deployment.tmp / "repo_shared")  # one checkout for both workers
+    repo = deployment.shared_repo  # one checkout for both workers
     before = tree_fingerprint(repo)
-    a, b = deployment.fresh_workers(repo=repo)
+    a, b = deployment.workers()
     run_id = cluster.trigger("concurrent_tasks")
     state = cluster.wait_for_run("concurrent_tasks", run_id, timeout=600)
     tries = cluster.task_tries("concurrent_tasks", run_id)
@@ -298,13 +287,13 @@ def test_sixteen_tasks_at_once_share_nothing(deployment):
     # dbt wrote into each task's own schema
     with contextlib.closing(psycopg2.connect(f"{PG_DSN} dbname={deployment.pg_database}")) as db:
         cur = db.cursor()
-        cur.execute("select table_schema from information_schema.tables where table_name = 'personal_loans'")
+        cur.execute("select table_schema from information_schema.tables where table_name = 'raw_customers'")
         assert {f"s_{n}" for n in range(8)} <= {row[0] for row in cur.fetchall()}
 
 
 def test_a_worker_killed_while_dbt_runs(deployment):
     cluster = deployment.cluster
-    a, b = deployment.fresh_workers()
+    a, b = deployment.workers()
     run_id = cluster.trigger("dbt_worker_killed")
     worker_a = cluster.workers[a]
     deadline = time.monotonic() + 300
@@ -326,6 +315,31 @@ def test_a_worker_killed_while_dbt_runs(deployment):
     assert staging_dirs(cluster.workers[b].tmpdir) == []
     # the dead worker's disk keeps what SIGKILL interrupted (on Kubernetes, the pod's disk goes too)
     assert staging_dirs(worker_a.tmpdir), "the killed try left no staging folder: was dbt running?"
+
+
+def test_retry_on_the_other_worker_resumes_from_s3(deployment):
+    import boto3
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=deployment.moto,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    s3.create_bucket(Bucket=BUCKET)
+    a, b = deployment.workers(  # two "pods": each its own clone of the repository
+        own_clones=True,
+        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=f"s3://{BUCKET}/team-a",
+        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE_CONN_ID="artifacts_s3",
+        AIRFLOW_CONN_ARTIFACTS_S3=aws_connection(deployment.moto),
+    )
+    run_id, _, try_2 = retry_on_the_other_worker(deployment, a, b)
+    key = f"team-a/runs/{RETRY_DAG}/{quote(run_id, safe='')}/dbt_build/run_results.json"
+    retried = deployment.tmp / "retried_s3.json"
+    s3.download_file(BUCKET, key, str(retried))
+    assert node_ids(retried) == RETRIED
+    assert f"s3://{BUCKET}/team-a" in try_2
 
 
 def dbt_running(worker) -> bool:

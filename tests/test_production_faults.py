@@ -1,7 +1,8 @@
 """Faults of the services a task depends on, each through real ``airflow dags test`` runs: the dbt
-API answering 500s and then recovering, the dbt API unreachable for the whole task, the Teams
-webhook down, and the secrets API hanging. (A worker killed while dbt runs is in
-test_production.py, on the Celery deployment; a data sync killed mid-copy in test_data_sync_runs.py.)
+API answering 500s and then recovering, the Teams webhook down, and the secrets API hanging.
+Elsewhere: the dbt API unreachable for a whole task in
+test_dbt_artifact_runs.py::test_a_store_outage_never_changes_the_outcome, a worker killed while dbt
+runs in test_production.py (Celery deployment), a data sync killed mid-copy in test_data_sync_runs.py.
 """
 
 from __future__ import annotations
@@ -73,25 +74,6 @@ def test_the_dbt_api_answers_500s_then_recovers(airflow_home, demo_repo, dbt_ven
     assert "dbt failed with exit code 1" in result.output
     assert stored["dbt_succeeds"]["model.billing.customers"] == "success"
     assert stored["dbt_fails"]["model.billing.payments"] == "error"
-
-
-def test_the_dbt_api_unreachable_for_the_whole_task(airflow_home, demo_repo, dbt_venv, tmp_path):
-    """The policy: a failed download is treated as absent, a failed upload is logged, dbt decides;
-    each request gives up after the bounded number of attempts."""
-    env = {
-        "DATACOVES__API_ENDPOINT": f"http://127.0.0.1:{free_port()}",
-        "DATACOVES__API_TOKEN": "tok-unreachable-4711",
-        "DATACOVES__ACCOUNT_ID": "a",
-        "DATACOVES__PROJECT_SLUG": "p",
-        "DATACOVES__ENVIRONMENT_SLUG": "e",
-    }
-    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_store_down", **env)
-    out = result.output
-    assert result.states == {"dbt_succeeds": "success", "dbt_fails": "failed"}, out[-5000:]
-    assert f"failed after {RETRIES + 1} attempts" in out
-    assert "download of run_results.json failed, the task goes on as if it were absent" in out
-    assert "upload of run_results.json failed, dbt's own result stands" in out
-    assert "tok-unreachable-4711" not in out
 
 
 def test_the_teams_webhook_is_down(airflow_home, tmp_path):

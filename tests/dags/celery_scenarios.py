@@ -47,4 +47,16 @@ def celery_scenarios():
     bash_on_b()
 
 
+@dag(
+    schedule=None, start_date=datetime(2024, 1, 1), catchup=False, tags=["test"], default_args={"retries": 0}
+)
+def celery_long_task():
+    @task.datacoves_bash(queue="worker_b")
+    def sleeps() -> str:
+        return "sleep 600"
+
+    sleeps()
+
+
 celery_scenarios()
+celery_long_task()

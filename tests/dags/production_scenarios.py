@@ -1,7 +1,8 @@
 """Production scenarios on the CeleryExecutor test deployment (tests only).
 
 ``concurrent_tasks``: 16 tasks at once, 8 ``@task.datacoves_bash`` and 8 ``@task.datacoves_dbt``
-(PostgreSQL connection ``pg_<n>`` each, with its own password and schema), half on each worker's
+(PostgreSQL connection ``pg_<n>`` each, with its own password and schema, into which it loads a
+seed), half on each worker's
 queue. Every task has its own ``TASK_SECRET``; each records what it can see (its environment, its
 working folder, its dbt profile) in ``$EVIDENCE/<task_id>/`` and waits until all 16 have started,
 so that they really run at the same time.
@@ -67,7 +68,7 @@ def concurrent_tasks():
             env={"TASK_SECRET": f"dbt-secret-{n}"},
         )
         def dbt_task(name: str) -> str:
-            return recorder(name) + "dbt build -s +personal_loans"
+            return recorder(name) + "dbt seed -s raw_customers"  # into this task's own schema
 
         bash_task(f"bash_{n}")
         dbt_task(f"dbt_{n}")
