@@ -51,6 +51,13 @@ DATACOVES_VALUE = f"dc-secret-value-{TAG}-audit"
 AWS_SECRET_KEY = f"AwsSecretKey{TAG}audit/Plus"
 AWS_VALUE = f"aws-secret-value-{TAG}-audit"
 VARIABLE_VALUE = f"variable-api-key-{TAG}-audit"
+#: the leaves of a multiple_key_value Datacoves secret, under keys the masker does not call sensitive
+MULTI_PW = f"mkvpw{TAG}audit"
+MULTI_TOKEN = f"mkvtok{TAG}audit"
+#: a multi-line Datacoves secret (each line is a needle)
+MULTILINE = f"-----BEGIN AUDIT KEY-----\nfirstline{TAG}audit\nsecondline{TAG}audit\n-----END AUDIT KEY-----"
+#: a password in dbt overrides rendered from a variable whose name says nothing
+OVERRIDE_PASSWORD = f"OverridePassword-{TAG}-audit"
 PROJECT, ENVIRONMENT = "analytics", "env123"
 
 EXAMPLES = {
@@ -138,6 +145,10 @@ def audit_secrets():
         "AWS secret access key": AWS_SECRET_KEY,
         "AWS secret value": AWS_VALUE,
         "secret variable": VARIABLE_VALUE,
+        "multiple_key_value leaf pw": MULTI_PW,
+        "multiple_key_value leaf apitok": MULTI_TOKEN,
+        "multi-line secret": MULTILINE,
+        "dbt overrides password": OVERRIDE_PASSWORD,
     }
 
 
@@ -162,7 +173,21 @@ def test_no_planted_secret_is_left_anywhere(tmp_path, dbt_venv, fakesnow, moto_s
                     "value": DATACOVES_VALUE,
                     "project": PROJECT,
                     "environment": ENVIRONMENT,
-                }
+                },
+                {
+                    "slug": "datacoves-audit-multi",
+                    "format": "multiple_key_value",
+                    "value": {"pw": MULTI_PW, "apitok": MULTI_TOKEN},
+                    "project": PROJECT,
+                    "environment": ENVIRONMENT,
+                },
+                {
+                    "slug": "datacoves-audit-multiline",
+                    "format": "key_value",
+                    "value": MULTILINE,
+                    "project": PROJECT,
+                    "environment": ENVIRONMENT,
+                },
             ]
         )
     )
@@ -249,22 +274,37 @@ def test_no_planted_secret_is_left_anywhere(tmp_path, dbt_venv, fakesnow, moto_s
                 "schema": cluster.database,
             }
             (imports / "connections.json").write_text(json.dumps(connections))
-            (imports / "variables.json").write_text(json.dumps({"audit_api_key": VARIABLE_VALUE}))
+            (imports / "variables.json").write_text(
+                json.dumps(
+                    {
+                        "audit_api_key": VARIABLE_VALUE,
+                        "dbt_overrides": json.dumps({"password": OVERRIDE_PASSWORD}),
+                    }
+                )
+            )
             cluster.cli("connections", "import", str(imports / "connections.json"))
             cluster.cli("variables", "import", str(imports / "variables.json"))
             shutil.rmtree(imports)
 
-            dag_ids = [*EXAMPLES.values(), "leak_audit_extras"]
+            dag_ids = [*EXAMPLES.values(), "leak_audit_extras", "leak_audit_masking", "leak_audit_alert"]
             runs = {dag_id: cluster.trigger(dag_id) for dag_id in dag_ids}
             states = {
                 dag_id: cluster.wait_for_run(dag_id, run_id, timeout=600) for dag_id, run_id in runs.items()
             }
             tries = {dag_id: cluster.task_tries(dag_id, run_id) for dag_id, run_id in runs.items()}
-            assert set(states.values()) == {"success"}, f"{states}\n{tries}\n{cluster.logs()}"
+            expected = {dag_id: "success" for dag_id in dag_ids} | {"leak_audit_alert": "failed"}
+            assert states == expected, f"{states}\n{tries}\n{cluster.logs()}"
+
+            def posted(marker: bytes) -> bool:
+                return any(marker in request.body for request in recorder.snapshot())
+
             deadline = time.monotonic() + 90  # the DAG success callback posts after the run
-            while not recorder.snapshot() and time.monotonic() < deadline:
+            while (
+                not (posted(b"dbt_run_ms_teams") and posted(b"audit alert")) and time.monotonic() < deadline
+            ):
                 time.sleep(1)
-            assert recorder.snapshot(), "the Teams notifier never posted"
+            assert posted(b"dbt_run_ms_teams"), "the Teams notifier never posted"
+            assert posted(b"audit alert"), "the failure alert quoting the exception never posted"
             logs = {
                 (dag_id, task_id): cluster.task_log(dag_id, run_id, task_id, 1)
                 for dag_id, run_id in runs.items()
@@ -280,6 +320,13 @@ def test_no_planted_secret_is_left_anywhere(tmp_path, dbt_venv, fakesnow, moto_s
             in_files = search_files([home], wanted)
             in_db, rows_read = search_database(cluster.database, wanted)
             in_store = search_files([api_data], {k: v for k, v in wanted.items() if k != "dbt API token"})
+            # what left the deployment: the bodies of the alerts (their URL holds the signature by design)
+            in_alerts = [
+                f"{name} in the alert posted to {request.path.split('?')[0]}"
+                for request in recorder.snapshot()
+                for name, needle in wanted.items()
+                if needle in request.body
+            ]
             result_tables = {t for t in rows_read if t.startswith("celery_")}
             assert "celery_taskmeta" in result_tables and rows_read["celery_taskmeta"] > 0, rows_read
             assert rows_read["xcom"] > 0 and rows_read["rendered_task_instance_fields"] > 0, rows_read
@@ -290,8 +337,8 @@ def test_no_planted_secret_is_left_anywhere(tmp_path, dbt_venv, fakesnow, moto_s
                 f"{sum(rows_read.values())} rows in {len(rows_read)} tables, {len(list(api_data.rglob('*')))}"
                 " files in the artifact store"
             )
-            assert in_files + in_db + in_store == [], "secrets found:\n" + "\n".join(
-                in_files + in_db + in_store
+            assert in_files + in_db + in_store + in_alerts == [], "secrets found:\n" + "\n".join(
+                in_files + in_db + in_store + in_alerts
             )
 
             # positive control: the same search finds each secret in each kind of place
