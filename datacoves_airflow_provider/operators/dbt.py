@@ -253,7 +253,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         :param env: the command's environment (``DATACOVES__DBT_HOME`` may come from ``env``).
         """
         if self.project_dir:
-            check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id)
+            check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id, rendered=True)
             source = f"project_dir={self.project_dir!r}"
             project = Path(os.path.normpath(staged.repo / self.project_dir))
             if project != staged.repo and staged.repo not in project.parents:
