@@ -194,7 +194,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         finally:
             if transfer is not None:
                 transfer.upload(written_after=started)
-        summary = read_run_summary(run_results, written_after=started)
+        summary = read_run_summary(run_results, written_after=started, log=self.log)
         if summary is not None:
             summary = cast("dict[str, Any]", redact(summary))  # dbt's messages could quote a secret
             self.log.info("%s", format_summary(summary))
