@@ -151,8 +151,8 @@ def test_a_malformed_run_results_keeps_dbts_success(airflow_home, sample_repo, t
         AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(store),
     )
     assert result.states == {"fifo": "success", "text_times": "success"}, result.output[-3000:]
-    assert result.output.count("could not be summarised: it is not a regular file") == 1, result.output[
-        -3000:
-    ]
-    assert result.output.count("could not be summarised: a node's execution_time is str") == 1
-    assert "Not uploading run_results.json" in result.output
+    # Airflow 2.11's `dags test` prints each task log line twice (task handler and console)
+    copies = result.output.count("Not uploading run_results.json: ")  # once per log: the FIFO's upload
+    assert copies in (1, 2), result.output[-3000:]
+    assert result.output.count("could not be summarised: it is not a regular file") == copies
+    assert result.output.count("could not be summarised: a node's execution_time is str") == copies
