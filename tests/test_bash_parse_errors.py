@@ -126,3 +126,83 @@ def test_decorated_function_returning_non_string_fails_clearly(airflow_home, sam
     result = run_dag(airflow_home, tmp_path, "bad_return", DATACOVES__REPO_PATH=str(sample_repo))
     assert result.states == {"t": "failed"}
     assert "must return the command to run as a non-empty string; it returned list" in result.output
+
+
+#: A value that stands for a secret: no message may quote it.
+SECRET = "hunter2-nul"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        (
+            {"bash_command": "echo", "env": {"API_KEY": f"{SECRET}\x00tail"}},
+            "env['API_KEY'] contains a NUL byte",
+        ),
+        ({"bash_command": "echo", "env": {"A\x00B": "1"}}, "env has an invalid variable name 'A\\x00B'"),
+        ({"bash_command": "echo", "env": {"MY VAR": "1"}}, "env has an invalid variable name 'MY VAR'"),
+        ({"bash_command": "echo", "env": {"A\nB": "1"}}, "env has an invalid variable name 'A\\nB'"),
+        ({"bash_command": "echo", "env": {"": "1"}}, "env has an invalid variable name ''"),
+        ({"bash_command": "echo", "cwd": "transform\x00"}, "cwd contains a NUL byte"),
+        ({"bash_command": f"echo {SECRET}\x00"}, "bash_command contains a NUL byte"),
+        ({"bash_command": "echo", "virtualenv": "/opt/venv\x00"}, "virtualenv contains a NUL byte"),
+    ],
+)
+def test_nul_bytes_and_bad_env_names_fail_at_parse_time(kwargs, fragment):
+    with pytest.raises(ValueError) as info:
+        build(**kwargs)
+    assert fragment in str(info.value)
+    assert "Task 't'" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"env": {"API_KEY": f"{SECRET}\x00"}}, "env['API_KEY'] contains a NUL byte"),
+        ({"env": {"MY VAR": "1"}}, "env has an invalid variable name 'MY VAR'"),
+        ({"cwd": "a\x00b"}, "cwd contains a NUL byte"),
+    ],
+)
+def test_decorator_refuses_nul_bytes_at_parse_time(kwargs, fragment):
+    with pytest.raises(ValueError) as info:
+        build_decorated(**kwargs)
+    assert fragment in str(info.value) and SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"bash_command": "echo {{ value }}"}, "bash_command contains a NUL byte"),
+        ({"bash_command": "echo", "env": {"API_KEY": "{{ value }}"}}, "env['API_KEY'] contains a NUL byte"),
+        ({"bash_command": "echo", "cwd": "{{ value }}"}, "cwd contains a NUL byte"),
+    ],
+)
+def test_templated_nul_bytes_fail_in_execute_with_the_same_message(kwargs, fragment, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATACOVES__REPO_PATH", str(tmp_path / "no_repo"))  # never reached
+    op = DatacovesBashOperator(task_id="t", **kwargs)  # parses: the value is not known yet
+    op.render_template_fields({"value": f"{SECRET}\x00"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError) as info:
+        op.execute({})  # type: ignore[arg-type]
+    assert fragment in str(info.value) and "Task 't'" in str(info.value)
+    assert SECRET not in str(info.value)
+
+
+def test_templated_nul_byte_fails_the_task_before_the_command_runs(airflow_home, sample_repo, tmp_path):
+    from conftest import run_dag
+
+    marker = tmp_path / "ran"
+    (tmp_path / "nul_env.py").write_text(
+        "from airflow.decorators import dag\nfrom pendulum import datetime\n"
+        "from datacoves_airflow_provider.operators.bash import DatacovesBashOperator\n"
+        "@dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False)\n"
+        "def nul_env():\n"
+        f"    DatacovesBashOperator(task_id='t', bash_command='touch {marker}', retries=0,\n"
+        "        env={'API_KEY': '{{ \"hunter2-nul\\\\x00\" }}'})\n"
+        "nul_env()\n"
+    )
+    result = run_dag(airflow_home, tmp_path, "nul_env", DATACOVES__REPO_PATH=str(sample_repo))
+    assert result.states == {"t": "failed"}, result.output[-3000:]
+    assert "Task 't': env['API_KEY'] contains a NUL byte" in result.output
+    assert SECRET not in result.output
+    assert not marker.exists()

@@ -18,6 +18,8 @@ from datacoves_airflow_provider.hooks.dbt_artifact_store import (
     RunScope,
     S3ArtifactStore,
     artifact_store_from_config,
+    decode_metadata_value,
+    encode_metadata_value,
 )
 
 RUN_A = RunScope("sales", "scheduled__2024-01-02T00:00:00+00:00", "dbt_build")
@@ -32,7 +34,11 @@ def store(request, tmp_path, monkeypatch):
         server = request.getfixturevalue("dbt_api_server")
         env = server.env(DATACOVES__ENVIRONMENT_SLUG=f"env_{tmp_path.name}")
         return DbtApiArtifactStore(DbtApiClient(DatacovesApiSettings.from_environment(env)))
-    endpoint = request.getfixturevalue("moto_server")
+    return make_s3_store(request.getfixturevalue("moto_server"), tmp_path, monkeypatch)
+
+
+def make_s3_store(endpoint, tmp_path, monkeypatch):
+    """An S3 store on moto's server, in a bucket of its own."""
     monkeypatch.setenv("AIRFLOW_CONN_AWS_ARTIFACTS", aws_connection(endpoint))
     import boto3
 
@@ -78,12 +84,100 @@ def test_keys_hold_dag_run_and_task():
     assert DbtApiArtifactStore.filename(key) == "d/manual__x%2Fy/group.task[2]/target/manifest.json"
 
 
+def test_ordinary_run_ids_keep_their_keys():
+    """Keys of ordinary run ids are byte-identical to earlier versions' (stored artifacts are found)."""
+    for run_id, part in [
+        ("manual__2024-01-01T00:00:00+00:00", "manual__2024-01-01T00%3A00%3A00%2B00%3A00"),
+        ("scheduled__2024-01-02T00:00:00+00:00", "scheduled__2024-01-02T00%3A00%3A00%2B00%3A00"),
+        ("backfill__2024-01-02T00:00:00+00:00", "backfill__2024-01-02T00%3A00%3A00%2B00%3A00"),
+        ("my.run-1_x~", "my.run-1_x~"),
+    ]:
+        key = ArtifactKey("run_results.json", RunScope("sales.daily", run_id, "dbt_build"), run_id)
+        assert key.path == f"runs/sales.daily/{part}/dbt_build/run_results.json"
+
+
+#: Run ids a folder or an S3 key cannot hold as they are, and ids that could collide with their encoding.
+ODD_RUN_IDS = [
+    ".",
+    "..",
+    "...",
+    "%2E",
+    "%2E%2E",
+    "/",
+    "../..",
+    "a/../b",
+    "%",
+    "back\\slash",
+    "new\nline",
+    "ü" * 250,  # 500 bytes of UTF-8, 1500 once percent-encoded
+    "ü" * 249 + "v",
+    "x" * 250,
+]
+
+
+def test_odd_run_ids_make_distinct_safe_keys():
+    parts = [RunScope("d", run_id, "t").parts()[1] for run_id in ODD_RUN_IDS]
+    assert len(set(parts)) == len(parts)  # collision-free
+    for part in parts:
+        assert part not in (".", "..") and "/" not in part and len(part.encode()) <= 255 and part.isascii()
+    assert parts[:2] == ["%2E", "%2E%2E"]
+    assert RunScope("..", "..", "..").parts() == ("%2E%2E", "%2E%2E", "%2E%2E")
+
+
+def test_odd_run_ids_round_trip_through_the_store(store, tmp_path):
+    source = tmp_path / "run_results.json"
+    # the reference dbt API server keeps each (name, tag) in a folder named after both: no 250-character ids
+    run_ids = (
+        [r for r in ODD_RUN_IDS if len(r) < 20] if isinstance(store, DbtApiArtifactStore) else ODD_RUN_IDS
+    )
+    keys = [
+        ArtifactKey("run_results.json", RunScope("sales", run_id, "dbt_build"), run_id) for run_id in run_ids
+    ]
+    for index, key in enumerate(keys):
+        source.write_text(f'{{"run": {index}}}')
+        store.upload(key, source)
+    for index, key in enumerate(keys):
+        out = tmp_path / "out" / f"{index}.json"
+        assert store.download(key, out) and out.read_text() == f'{{"run": {index}}}', run_ids[index]
+    if isinstance(store, LocalArtifactStore):
+        stored = sorted(p for p in store.root.rglob("*") if p.is_file())
+        assert len(stored) == len(keys)
+        assert all(p.resolve().is_relative_to(store.root / "runs" / "sales") for p in stored)
+
+
+def test_s3_metadata_carries_non_ascii_tags(moto_server, tmp_path, monkeypatch):
+    store = make_s3_store(moto_server, tmp_path, monkeypatch)
+    source = tmp_path / "run_results.json"
+    source.write_text("{}")
+    raw = store._s3()
+    for tag in [
+        "nächtlich-日本",
+        "=?UTF-8?B?eA==?=",
+        "tab\there",
+        " padded ",
+        "manual__2024-01-01T00:00:00+00:00",
+    ]:
+        key = ArtifactKey("run_results.json", RunScope("sales", "manual__1", "dbt_build"), tag)
+        store.upload(key, source)
+        assert store.stored_tag(key) == tag
+        header = raw.head_object(Bucket=store.bucket, Key=store._object_key(key))["Metadata"]["datacoves-tag"]
+        assert header.isascii()
+        if tag.startswith("manual__"):
+            assert header == tag  # printable ASCII is stored as it is, as before
+    missing = ArtifactKey("run_results.json", RunScope("sales", "manual__2", "dbt_build"), "x")
+    assert store.stored_tag(missing) is None
+    assert decode_metadata_value(encode_metadata_value("ü")) == "ü"
+    assert decode_metadata_value("=?UTF-8?B?not base64!?=") == "=?UTF-8?B?not base64!?="
+
+
 @pytest.mark.parametrize(
     ("setting", "env", "expected"),
     [
         ("", {}, "folder {home}/dbt_artifacts"),
         ("/srv/artifacts", {}, "folder /srv/artifacts"),
         ("file:///srv/artifacts", {}, "folder /srv/artifacts"),
+        ("file:/srv/artifacts", {}, "folder /srv/artifacts"),
+        ("file:///srv/dbt%20artifacts", {}, "folder /srv/dbt artifacts"),
         ("s3://bucket/some/prefix", {}, "s3://bucket/some/prefix (connection 'aws_default')"),
         ("", {"DATACOVES__API_ENDPOINT": "http://api"}, "the dbt API at http://api"),
         ("api", {}, "the dbt API at http://api"),
@@ -119,6 +213,12 @@ def test_store_selection_by_configuration(monkeypatch, tmp_path, setting, env, e
         ),
         ("gs://bucket/x", "is not a store this provider knows"),
         ("relative/folder", "is not a store this provider knows"),
+        ("relative/folder", "a folder must be an absolute path"),
+        ("file://shared-host/srv/artifacts", "names the host 'shared-host'"),
+        ("file://srv/artifacts", "names the host 'srv'"),
+        ("file:artifacts", "is a relative folder"),
+        ("file:./artifacts", "is a relative folder"),
+        ("file:///srv/artifacts#x", "part, which a folder cannot have"),
         ("s3:///prefix", "names no bucket"),
     ],
 )

@@ -69,6 +69,32 @@ def test_decorator_checks_the_same_arguments(kwargs, error, fragment):
     assert fragment in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"env": {"DBT_PASSWORD": "hunter2-nul\x00"}}, "env['DBT_PASSWORD'] contains a NUL byte"),
+        ({"env": {"DBT TARGET": "prd"}}, "env has an invalid variable name 'DBT TARGET'"),
+        ({"project_dir": "transform\x00"}, "project_dir contains a NUL byte"),
+    ],
+)
+def test_nul_bytes_and_bad_env_names_fail_at_parse_time(kwargs, fragment):
+    for builder in (build, build_decorated):
+        with pytest.raises(ValueError) as info:
+            builder(**dict(kwargs))
+        assert fragment in str(info.value) and "Task 't'" in str(info.value)
+        assert "hunter2" not in str(info.value)
+    with pytest.raises(ValueError, match="bash_command contains a NUL byte"):
+        build(bash_command="dbt build -s hunter2-nul\x00")
+
+
+def test_templated_project_dir_with_nul_fails_before_dbt_runs(monkeypatch, sample_repo):
+    monkeypatch.setenv("DATACOVES__REPO_PATH", str(sample_repo))
+    op = DatacovesDbtOperator(task_id="t", bash_command="dbt ls", project_dir="{{ value }}")
+    op.render_template_fields({"value": "transform\x00"})  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Task 't': project_dir contains a NUL byte"):
+        op.execute({})  # type: ignore[arg-type]
+
+
 def test_blank_command_fails_at_parse_time():
     with pytest.raises(ValueError, match="bash command is blank"):
         build(bash_command=" ")

@@ -23,7 +23,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 from datacoves_airflow_provider.hooks.atomic_file import atomic_destination
 
@@ -40,6 +40,9 @@ __all__ = [
     "RunScope",
     "S3ArtifactStore",
     "artifact_store_from_config",
+    "decode_metadata_value",
+    "encode_metadata_value",
+    "key_part",
 ]
 
 #: The tag of shared artifacts, as the Datacoves docs name it.
@@ -70,9 +73,43 @@ class RunScope:
     map_index: int = -1
 
     def parts(self) -> tuple[str, str, str]:
-        """The key's path parts: DAG id, run id (percent-encoded: it may hold ``/``), task id."""
+        """The key's path parts: DAG id, run id (percent-encoded: it may hold ``/``), task id, each
+        made safe as a folder name and an S3 key segment by :func:`key_part`."""
         task = self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
-        return self.dag_id, quote(self.run_id, safe=""), task
+        return key_part(self.dag_id), key_part(quote(self.run_id, safe="")), key_part(task)
+
+
+#: Longest key part, in bytes: file systems cap a file name at 255 bytes.
+_MAX_PART_BYTES = 255
+#: Bytes of a too-long part kept before its hash, so the key still says which run it is.
+_KEPT_BYTES = 160
+#: Marks a shortened part. Neither a percent-encoded run id (``%`` is always followed by two hex
+#: digits) nor a DAG or task id (no ``%`` at all) ever holds it, so no other part can look the same.
+_HASH_MARK = "%~"
+
+
+def key_part(part: str) -> str:
+    """``part`` made safe as one path segment of a key, without colliding with any other part.
+
+    Ordinary parts come back unchanged (so keys stored by earlier versions are still found).
+    ``.`` and ``..``, which a folder or an S3 path cannot hold as a segment (a run id can be
+    ``..``: ``airflow dags trigger --run-id ..``), become ``%2E`` and ``%2E%2E`` (the percent-encoding
+    of the run id, undone by ``unquote``; DAG and task ids never hold ``%``). A part longer than
+    255 bytes becomes its first bytes, ``%~`` and a SHA-256 of the whole part.
+
+    :param part: a DAG id, a percent-encoded run id, or a task id (with its map index).
+    """
+    if part in (".", ".."):
+        return part.replace(".", "%2E")
+    data = part.encode("utf-8", "surrogatepass")
+    if len(data) <= _MAX_PART_BYTES:
+        return part
+    import hashlib
+
+    kept = data[:_KEPT_BYTES].decode("utf-8", "ignore")
+    if "%" in kept[-2:]:  # do not cut a %XX escape in two
+        kept = kept[: kept.rindex("%")]
+    return f"{kept}{_HASH_MARK}{hashlib.sha256(data).hexdigest()}"
 
 
 @dataclass(frozen=True)
@@ -104,10 +141,10 @@ class ArtifactKey:
                 "without a leading '/' and without '..', '.' or empty parts, e.g. 'target/manifest.json'"
             )
         if self.run is not None:
-            bad = [p for p in self.run.parts() if p in ("", ".", "..")]
+            bad = [p for p in self.run.parts() if p == ""]
             if bad:
                 raise ValueError(
-                    f"ArtifactKey run {self.run!r} has the id {bad[0]!r}, which cannot be a folder name"
+                    f"ArtifactKey run {self.run!r} has an empty id, which cannot be a folder name"
                 )
 
     @property
@@ -176,7 +213,8 @@ class LocalArtifactStore:
 class S3ArtifactStore:
     """Artifacts in S3 under ``s3://bucket/prefix/<key path>``, through the amazon provider.
 
-    Run-scoped objects carry their tag as the object metadata ``datacoves-tag``.
+    Run-scoped objects carry their tag as the object metadata ``datacoves-tag`` (RFC 2047-encoded
+    when it is not printable ASCII: see :func:`encode_metadata_value`).
 
     :param bucket: the bucket.
     :param prefix: the key prefix (may be empty).
@@ -219,8 +257,64 @@ class S3ArtifactStore:
             str(source),
             self.bucket,
             self._object_key(key),
-            ExtraArgs={"Metadata": {"datacoves-tag": key.tag}},
+            ExtraArgs={"Metadata": {TAG_METADATA: encode_metadata_value(key.tag)}},
         )
+
+    def stored_tag(self, key: ArtifactKey) -> str | None:
+        """The tag the stored object carries (decoded), or None when the store does not have it.
+
+        :param key: the artifact.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            head = self._s3().head_object(Bucket=self.bucket, Key=self._object_key(key))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        value = head.get("Metadata", {}).get(TAG_METADATA)
+        return None if value is None else decode_metadata_value(value)
+
+
+#: The S3 object metadata that holds a run-scoped object's tag.
+TAG_METADATA = "datacoves-tag"
+#: An RFC 2047 encoded word in UTF-8 and base64, as :func:`encode_metadata_value` writes it.
+_ENCODED_WORD = re.compile(r"^=\?utf-8\?b\?([A-Za-z0-9+/]*={0,2})\?=$", re.IGNORECASE)
+
+
+def encode_metadata_value(text: str) -> str:
+    """``text`` as an S3 metadata value, which must be printable ASCII (an HTTP header).
+
+    Printable ASCII comes back unchanged; anything else (a non-ASCII ``upload_tag``, a control
+    character, spaces at either end, which HTTP drops, or text that itself looks like an encoded
+    word) becomes one RFC 2047 encoded word, ``=?UTF-8?B?<base64>?=``, the form S3 itself uses for
+    non-ASCII metadata. :func:`decode_metadata_value` reverses it.
+
+    :param text: the value.
+    """
+    if text.isascii() and text.isprintable() and text == text.strip() and not text.startswith("=?"):
+        return text
+    import base64
+
+    return "=?UTF-8?B?" + base64.b64encode(text.encode("utf-8", "surrogatepass")).decode("ascii") + "?="
+
+
+def decode_metadata_value(value: str) -> str:
+    """The text :func:`encode_metadata_value` encoded (other values come back unchanged).
+
+    :param value: the metadata value as S3 returns it.
+    """
+    match = _ENCODED_WORD.match(value)
+    if match is None:
+        return value
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(match[1], validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return value
 
 
 class DbtApiArtifactStore:
@@ -269,7 +363,8 @@ def artifact_store_from_config() -> ArtifactStore:
       project and environment slugs).
     - ``s3://bucket/prefix``: S3, with the AWS connection ``[datacoves] dbt_artifact_store_conn_id``
       (default ``aws_default``).
-    - ``/a/folder`` or ``file:///a/folder``: a local folder.
+    - ``/a/folder`` or ``file:///a/folder``: a local folder (absolute; ``file://host/...`` and
+      relative folders are refused).
     - empty (default): the dbt API when ``DATACOVES__API_ENDPOINT`` is set, otherwise the folder
       ``$AIRFLOW_HOME/dbt_artifacts``.
     """
@@ -313,13 +408,46 @@ def artifact_store_from_config() -> ArtifactStore:
             _check_connection(conn_id)
         return S3ArtifactStore(parsed.netloc, parsed.path, conn_id)
     if parsed.scheme == "file":
-        return LocalArtifactStore(Path(parsed.path))
+        return LocalArtifactStore(_file_url_folder(setting, parsed))
     if not parsed.scheme and os.path.isabs(setting):
         return LocalArtifactStore(Path(setting))
+    if not parsed.scheme:
+        raise ArtifactStoreConfigError(
+            f"[datacoves] dbt_artifact_store={setting!r} is not a store this provider knows: a folder "
+            "must be an absolute path (a relative one would depend on the worker's current folder); "
+            "use e.g. /opt/airflow/dbt_artifacts or file:///opt/airflow/dbt_artifacts"
+        )
     raise ArtifactStoreConfigError(
         f"[datacoves] dbt_artifact_store={setting!r} is not a store this provider knows: use 'api' "
         "(the Datacoves dbt API), s3://<bucket>/<prefix>, or an absolute folder path"
     )
+
+
+def _file_url_folder(setting: str, parsed: Any) -> Path:
+    """The folder a ``file:`` store setting names: only ``file:///absolute/folder`` (or
+    ``file:/absolute/folder``) is one; a host or a relative path would silently mean another folder.
+
+    :param setting: the setting as written, for the message.
+    :param parsed: ``urlparse(setting)``.
+    """
+    fix = "use file:///absolute/folder (three slashes) or the absolute folder path itself"
+    if parsed.netloc:
+        raise ArtifactStoreConfigError(
+            f"[datacoves] dbt_artifact_store={setting!r} names the host {parsed.netloc!r}, but the folder "
+            f"store only reads this worker's disk (file://host/x is not the folder /x); {fix}"
+        )
+    if parsed.params or parsed.query or parsed.fragment:
+        raise ArtifactStoreConfigError(
+            f"[datacoves] dbt_artifact_store={setting!r} has a ';', '?' or '#' part, which a folder "
+            f"cannot have; {fix}"
+        )
+    folder = unquote(parsed.path)
+    if not os.path.isabs(folder):
+        raise ArtifactStoreConfigError(
+            f"[datacoves] dbt_artifact_store={setting!r} is a relative folder (it would depend on the "
+            f"worker's current folder); {fix}"
+        )
+    return Path(folder)
 
 
 #: The bucket names botocore accepts (it rejects any other before sending a request).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import time
@@ -44,8 +45,45 @@ def _is_template(value: object) -> bool:
     return isinstance(value, str) and ("{{" in value or "{%" in value)
 
 
+#: Characters an environment variable's name cannot hold: ``=`` ends the name, a NUL byte ends the
+#: entry, and whitespace or control characters make a name no shell can refer to.
+_BAD_ENV_NAME = re.compile(r"[=\s\x00-\x1f\x7f]")
+
+
+def check_no_nul(value: object, *, param: str, task_id: str) -> None:
+    """Refuse a string holding a NUL byte: no command line, path or environment variable can hold
+    one, so it would only fail when the command starts, with an error from deep inside Python.
+
+    The message names the parameter, never the value (it may be a secret).
+
+    :param value: the value (anything but a string passes).
+    :param param: the parameter (and key) to name, e.g. ``env['API_KEY']``.
+    :param task_id: named in the message.
+    """
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError(
+            f"Task {task_id!r}: {param} contains a NUL byte (\\x00), which no command line, path or "
+            "environment variable can hold; remove it (the value is not shown, it may be secret)"
+        )
+
+
+def check_env_name(key: object, *, task_id: str) -> None:
+    """Refuse an ``env`` key that cannot be an environment variable's name.
+
+    :param key: the key as written in the DAG (keys are not rendered).
+    :param task_id: named in the message.
+    """
+    if not isinstance(key, str) or not key or _BAD_ENV_NAME.search(key):
+        raise ValueError(
+            f"Task {task_id!r}: env has an invalid variable name {key!r}: a name is a non-empty string "
+            "without '=', spaces, line breaks, control characters or NUL bytes, e.g. 'DBT_TARGET'"
+        )
+
+
 def check_env(env: object, *, task_id: str) -> None:
     """Check an ``env`` mapping at DAG parse time: a clear error beats a worker-side TypeError.
+
+    Templated values are checked once rendered (:func:`check_rendered_env`), with the same messages.
 
     :param env: the ``env`` argument as the DAG author wrote it.
     :param task_id: named in the messages.
@@ -58,8 +96,7 @@ def check_env(env: object, *, task_id: str) -> None:
             f"got {type(env).__name__}"
         )
     for key, value in env.items():
-        if not isinstance(key, str) or not key or "=" in key:
-            raise ValueError(f"Task {task_id!r}: env has an invalid variable name {key!r}")
+        check_env_name(key, task_id=task_id)
         if value is None:
             raise ValueError(
                 f'Task {task_id!r}: env[{key!r}] is None. Give it a string value (use "" for an '
@@ -70,6 +107,8 @@ def check_env(env: object, *, task_id: str) -> None:
                 f"Task {task_id!r}: env[{key!r}] must be a string, got {type(value).__name__} "
                 f"{value!r}; write {str(value)!r}"
             )
+        if not _is_template(value):
+            check_no_nul(value, param=f"env[{key!r}]", task_id=task_id)
         if value == "":
             warnings.warn(
                 f"Task {task_id!r}: env[{key!r}] is an empty string; the command will see it set but empty",
@@ -78,11 +117,27 @@ def check_env(env: object, *, task_id: str) -> None:
             )
 
 
-def check_command(command: object, *, task_id: str) -> str:
-    """Return ``command`` if it is a non-blank string, else raise an error that says so.
+def check_rendered_env(env: object, *, task_id: str) -> None:
+    """The checks of :func:`check_env` that templated values could not get at parse time: variable
+    names and NUL bytes, once ``env`` is rendered (other problems are reported by ``build_env``).
+
+    :param env: the rendered ``env``.
+    :param task_id: named in the messages.
+    """
+    if not isinstance(env, Mapping):
+        return
+    for key, value in env.items():
+        check_env_name(key, task_id=task_id)
+        check_no_nul(value, param=f"env[{key!r}]", task_id=task_id)
+
+
+def check_command(command: object, *, task_id: str, rendered: bool = False) -> str:
+    """Return ``command`` if it is a non-blank string without NUL bytes, else raise an error that says so.
 
     :param command: the bash command.
     :param task_id: named in the message.
+    :param rendered: whether templates are rendered already (a template is checked for NUL bytes
+        only then).
     """
     if not isinstance(command, str):
         raise TypeError(
@@ -90,6 +145,8 @@ def check_command(command: object, *, task_id: str) -> str:
         )
     if not command.strip():
         raise ValueError(f"Task {task_id!r}: the bash command is blank; give the command to run")
+    if rendered or not _is_template(command):
+        check_no_nul(command, param="bash_command", task_id=task_id)
     return command
 
 
@@ -132,17 +189,20 @@ def check_output_encoding(value: object, *, task_id: str) -> None:
         ) from None
 
 
-def check_relative_path(value: object, *, param: str, task_id: str) -> None:
-    """Reject an absolute path or one that climbs out of the repository (literal values only).
+def check_relative_path(value: object, *, param: str, task_id: str, rendered: bool = False) -> None:
+    """Reject an absolute path, one that climbs out of the repository, or one with a NUL byte
+    (literal values only, until ``rendered``).
 
-    :param value: the path as written in the DAG.
+    :param value: the path as written in the DAG (or as rendered).
     :param param: the parameter's name, for the message.
     :param task_id: named in the message.
+    :param rendered: whether templates are rendered already.
     """
-    if value is None or _is_template(value):
+    if value is None or (not rendered and _is_template(value)):
         return
     if not isinstance(value, str):
         raise TypeError(f"Task {task_id!r}: {param} must be a string path, got {type(value).__name__}")
+    check_no_nul(value, param=param, task_id=task_id)
     if os.path.isabs(value):
         raise ValueError(
             f"Task {task_id!r}: {param}={value!r} must be relative to the repository root "
@@ -202,6 +262,8 @@ class DatacovesBashOperator(BashOperator):
             raise TypeError(f"Task {task_id!r}: activate_venv must be True or False, got {activate_venv!r}")
         if virtualenv is not None and (not isinstance(virtualenv, str) or not virtualenv.strip()):
             raise ValueError(f"Task {task_id!r}: virtualenv must be a non-empty path, got {virtualenv!r}")
+        if not _is_template(virtualenv):
+            check_no_nul(virtualenv, param="virtualenv", task_id=task_id)
         if not isinstance(append_env, bool):
             raise TypeError(f"Task {task_id!r}: append_env must be True or False, got {append_env!r}")
         check_skip_on_exit_code(kwargs.get("skip_on_exit_code", 99), task_id=task_id)
@@ -217,8 +279,11 @@ class DatacovesBashOperator(BashOperator):
     # -- running -------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        if self.bash_command is not SET_DURING_EXECUTION:
-            check_command(self.bash_command, task_id=self.task_id)  # fail before copying the repository
+        if self.bash_command is not SET_DURING_EXECUTION:  # fail before copying the repository
+            check_command(self.bash_command, task_id=self.task_id, rendered=True)
+        check_rendered_env(self.env, task_id=self.task_id)
+        check_relative_path(self.cwd, param="cwd", task_id=self.task_id, rendered=True)
+        check_no_nul(self.virtualenv, param="virtualenv", task_id=self.task_id)
         with stage_repository(
             environment.repo_path(), policy=self.staging, base_dir=environment.staging_base_dir()
         ) as staged:
@@ -234,7 +299,7 @@ class DatacovesBashOperator(BashOperator):
         :param context: the task context.
         :param found_files: artifacts downloaded for this try (see the dbt operator).
         """
-        return check_command(self.bash_command, task_id=self.task_id)
+        return check_command(self.bash_command, task_id=self.task_id, rendered=True)
 
     def run_in_repository(self, staged: StagedRepository, context: Context) -> Any:
         """Run the command in the staged copy; subclasses add their own preparation around it.
@@ -296,7 +361,7 @@ class DatacovesBashOperator(BashOperator):
 
         :param staged: the task's staging folder.
         """
-        check_relative_path(self.cwd, param="cwd", task_id=self.task_id)
+        check_relative_path(self.cwd, param="cwd", task_id=self.task_id, rendered=True)
         target = Path(os.path.normpath(staged.repo / (self.cwd or "")))
         if target != staged.repo and staged.repo not in target.parents:
             raise AirflowException(f"cwd={self.cwd!r} climbs out of the repository; remove the '..'")

@@ -194,7 +194,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         finally:
             if transfer is not None:
                 transfer.upload(written_after=started)
-        summary = read_run_summary(run_results, written_after=started)
+        summary = read_run_summary(run_results, written_after=started, log=self.log)
         if summary is not None:
             summary = cast("dict[str, Any]", redact(summary))  # dbt's messages could quote a secret
             self.log.info("%s", format_summary(summary))
@@ -253,7 +253,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         :param env: the command's environment (``DATACOVES__DBT_HOME`` may come from ``env``).
         """
         if self.project_dir:
-            check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id)
+            check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id, rendered=True)
             source = f"project_dir={self.project_dir!r}"
             project = Path(os.path.normpath(staged.repo / self.project_dir))
             if project != staged.repo and staged.repo not in project.parents:

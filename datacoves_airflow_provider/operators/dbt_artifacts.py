@@ -22,6 +22,7 @@ paths relative to the dbt project folder, both ways.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,12 +275,15 @@ class ArtifactTransfer:
         uploaded = 0
         for key, source, must_be_fresh in plan:
             try:
-                modified = source.stat().st_mtime
+                info = source.stat()
             except OSError:
-                modified = None
-            if modified is None or (must_be_fresh and modified < written_after):
+                info = None
+            if info is None or (must_be_fresh and info.st_mtime < written_after):
                 if not must_be_fresh:
                     self.log.warning("Not uploading %s: %s does not exist", key.name, source)
+                continue
+            if not stat.S_ISREG(info.st_mode):  # a FIFO would block the upload forever
+                self.log.warning("Not uploading %s: %s is not a regular file", key.name, source)
                 continue
             try:
                 self.store.upload(key, source)

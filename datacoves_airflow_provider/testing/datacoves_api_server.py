@@ -256,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _store(
         self, root: Path, filename: str, tag: str | None, is_manifest: bool, source: Path
     ) -> dict[str, Any]:
-        folder = root / "files" / quote(filename, safe="") / quote(tag or _UNTAGGED, safe="")
+        folder = root / "files" / _segment(filename) / _segment(tag or _UNTAGGED)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {
             "filename": filename,
@@ -306,14 +306,21 @@ class _Handler(BaseHTTPRequestHandler):
             shutil.copyfileobj(handle, self.wfile)
 
 
+def _segment(text: str) -> str:
+    """``text`` as one folder name: percent-encoded, with ``.`` and ``..`` (a tag can be a run id
+    such as ``..``) encoded too."""
+    encoded = quote(text, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
 def _all_meta(root: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text()) for p in sorted((root / "files").glob("*/*/meta.json"))]
 
 
 def _pick(root: Path, filename: str, tag: str | None) -> tuple[Path, dict[str, Any]]:
-    versions = root / "files" / quote(filename, safe="")
+    versions = root / "files" / _segment(filename)
     if tag is not None:
-        folder = versions / quote(tag, safe="")
+        folder = versions / _segment(tag)
         if not (folder / "meta.json").is_file():
             raise _Error(HTTPStatus.NOT_FOUND, f"no file {filename!r} with tag {tag!r}")
         return folder, json.loads((folder / "meta.json").read_text())
@@ -324,8 +331,8 @@ def _pick(root: Path, filename: str, tag: str | None) -> tuple[Path, dict[str, A
 
 
 def _delete(root: Path, filename: str, tag: str | None) -> None:
-    versions = root / "files" / quote(filename, safe="")
-    target = versions / quote(tag, safe="") if tag is not None else versions
+    versions = root / "files" / _segment(filename)
+    target = versions / _segment(tag) if tag is not None else versions
     if not target.exists():
         raise _Error(HTTPStatus.NOT_FOUND, f"no file {filename!r}" + (f" with tag {tag!r}" if tag else ""))
     shutil.rmtree(target)
