@@ -18,6 +18,7 @@ reported by ``test_catalogue_size`` as a warning, so it shows in pytest's warnin
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import warnings
@@ -30,13 +31,13 @@ from typing import Any
 import pytest
 from airflow.decorators import dag, task
 from airflow.models.connection import Connection
-from conftest import ROOT, ApiServer, free_port, running_datacoves_api_server
+from conftest import ROOT, ApiServer, build_sample_repo, free_port, running_datacoves_api_server
 from dag_toolkit import BIN, clean_env, run
 from pendulum import datetime
 from webhook_recorder import WebhookRecorder, webhook_recorder
 
 from datacoves_airflow_provider.compat import AirflowException, AirflowNotFoundException, SecretsLookupRefused
-from datacoves_airflow_provider.environment import MissingEnvironmentError
+from datacoves_airflow_provider.environment import InvalidSettingError, MissingEnvironmentError
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
 from datacoves_airflow_provider.hooks.dbt_artifact_store import (
@@ -194,6 +195,24 @@ def run_dbt(**kwargs: Any) -> object:
     return DatacovesDbtOperator(task_id="t", bash_command="dbt ls", **kwargs).execute({})
 
 
+def staging_dir(ctx: Ctx, *, owner: int | None = None, mode: int = 0o700) -> Ctx:
+    """Point ``[datacoves] staging_dir`` at a new folder with this owner and mode (and
+    DATACOVES__REPO_PATH at the sample repository)."""
+    folder = ctx.tmp / "staging_base"
+    folder.mkdir()
+    folder.chmod(mode)
+    if owner is not None:
+        os.chown(folder, owner, owner)
+    return ctx.in_repo(AIRFLOW__DATACOVES__STAGING_DIR=str(folder))
+
+
+def repo_with_link(ctx: Ctx, link: str, target: Path) -> Ctx:
+    """DATACOVES__REPO_PATH at a new sample repository holding the link ``link`` -> ``target``."""
+    repo = build_sample_repo(ctx.tmp / "linked_repo")
+    (repo / link).symlink_to(target)
+    return ctx.env(DATACOVES__REPO_PATH=str(repo))
+
+
 def conn(conn_type: str, extra: dict[str, Any] | None = None, **fields: Any) -> Connection:
     return Connection(conn_id="warehouse", conn_type=conn_type, extra=json.dumps(extra or {}), **fields)
 
@@ -253,6 +272,7 @@ CATALOGUE: list[Row] = [
     Row("decorator", "teams-timeout-text", lambda c: MSTeamsNotifier(timeout="fast"), ValueError, "timeout must be a number of seconds > 0 (e.g. timeout=30), got 'fast'"),
     Row("decorator", "slack-retries-negative", lambda c: SlackNotifier(retries=-1), ValueError, "retries must be a whole number >= 0 (e.g. retries=3), got -1"),
     Row("decorator", "teams-theme_color", lambda c: MSTeamsNotifier(theme_color="blurple"), ValueError, "theme_color='blurple' is not a colour: use an Adaptive Card colour name"),
+    Row("decorator", "bash-share-nul", lambda c: parse_dag("datacoves_bash", staging={"share": ["data/\0raw"]}), ValueError, "StagingPolicy.share pattern 'data/\\x00raw' contains a NUL character, which no file name can hold"),
     # env values, read when the task runs
     Row("env", "REPO_PATH-unset", lambda c: run_bash(), MissingEnvironmentError, "DATACOVES__REPO_PATH is not set"),
     Row("env", "REPO_PATH-missing-folder", lambda c: (c.env(DATACOVES__REPO_PATH=str(c.tmp / "no_repo")), run_bash()), StagingError, "set DATACOVES__REPO_PATH to your repository checkout"),
@@ -268,6 +288,12 @@ CATALOGUE: list[Row] = [
     Row("env", "ENVIRONMENT_SLUG-unset", lambda c: DatacovesDataSyncOperatorSnowflake().execute({}), MissingEnvironmentError, "DATACOVES__ENVIRONMENT_SLUG is missing"),
     Row("env", "service-connection-unset", lambda c: DatacovesDataSyncOperatorSnowflake(destination_schema="airflow_dev").execute({}), MissingEnvironmentError, "DATACOVES__AIRFLOW_DB_LOAD__ACCOUNT"),
     Row("env", "sql_alchemy_conn-empty", lambda c: (c.env(AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=""), DatacovesDataSyncOperator(task_id="t", db_type="duckdb", connection_id="duck", destination_schema="a").execute({})), ValueError, "set [database] sql_alchemy_conn"),
+    Row("env", "staging_dir-relative", lambda c: (c.in_repo(AIRFLOW__DATACOVES__STAGING_DIR="relative/stage"), run_bash()), StagingError, "[datacoves] staging_dir (AIRFLOW__DATACOVES__STAGING_DIR) is 'relative/stage', a relative path: set it to an absolute folder"),
+    Row("env", "staging_dir-other-owner", lambda c: (staging_dir(c, owner=65534), run_bash()), StagingError, "or root, so that user could replace a task's private copy: [datacoves] staging_dir (AIRFLOW__DATACOVES__STAGING_DIR) must name a folder the worker's user owns"),
+    Row("env", "staging_dir-world-writable", lambda c: (staging_dir(c, mode=0o777), run_bash()), StagingError, "is writable by other users without the sticky bit, so they could replace a task's private copy (chmod go-w or +t fixes that): [datacoves] staging_dir (AIRFLOW__DATACOVES__STAGING_DIR) must name"),
+    Row("env", "default_virtualenv-relative", lambda c: (c.in_repo(AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV="venvs/main"), run_bash()), InvalidSettingError, "[datacoves] default_virtualenv (AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV) is 'venvs/main', a relative path: set it to the virtualenv's absolute path"),
+    Row("env", "cwd-link-outside", lambda c: (repo_with_link(c, "scripts", c.tmp), run_bash(cwd="scripts")), AirflowException, "cwd='scripts' goes through the link 'scripts' -> '/"),
+    Row("env", "project_dir-link-outside", lambda c: (repo_with_link(c, "shared", c.repo), run_dbt(project_dir="shared/transform")), AirflowException, "project_dir='shared/transform' goes through the link 'shared' -> '/"),
     # connection fields
     Row("connection", "dbt-type-mysql", lambda c: build_target(conn("mysql", host="db")), DbtProfileError, "has type 'mysql', which cannot be turned into a dbt profile"),
     Row("connection", "dbt-snowflake-account", lambda c: build_target(conn("snowflake", {"database": "D"}, login="u", password="p", schema="S")), DbtProfileError, "dbt needs 'account' for snowflake, and the connection has none: set its extra 'account'"),

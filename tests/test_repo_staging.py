@@ -352,3 +352,100 @@ def test_unwritable_staging_base_is_a_clear_error(repo: Path, tmp_path: Path):
     assert f"The staging base folder {str(base)!r} is not writable by the worker's user" in lines[0]
     assert f"Cannot create the staging base folder {str(missing)!r} (Permission denied)" in lines[1]
     assert all("[datacoves] staging_dir (AIRFLOW__DATACOVES__STAGING_DIR)" in line for line in lines)
+
+
+# --- odd names and special files ------------------------------------------------------------------
+
+
+def git_bytes(cwd: Path, *args: str | bytes) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*GIT, "--no-optional-locks", *args], cwd=cwd, capture_output=True)
+
+
+def test_non_utf8_names_are_copied_shared_and_excluded(repo: Path, tmp_path: Path):
+    raw = os.fsencode(repo)
+    for name in (b"data/caf\xe9/na\xefve", b"data/keep\xff"):
+        os.makedirs(raw + b"/" + name)
+    files = {
+        b"data/caf\xe9/na\xefve/f\xe9.txt": "shared",
+        b"data/keep\xff/odd [*?] #!.txt": "shared file",
+        b"data/keep\xff/odd x.txt": "copied",
+        b"data/gone\xe9.csv": "left out",
+    }
+    for name, text in files.items():
+        with open(raw + b"/" + name, "w") as fh:
+            fh.write(text)
+    with open(raw + b"/.gitignore", "ab") as fh:  # the shared folder is ignored, as virtualenvs are
+        fh.write(b"data/caf*/\n")
+    subprocess.run([*GIT, "add", "-A"], cwd=repo, check=True)
+    subprocess.run([*GIT, "commit", "-qm", "odd names"], cwd=repo, check=True)
+    status = git_bytes(repo, "status", "--porcelain", "-z").stdout
+    policy = StagingPolicy(
+        share=[b"data/caf\xe9", "data/keep\udcff/odd [[]*"], exclude=[b"data/gone\xe9.csv"]
+    )
+    with stage_repository(repo, policy=policy, base_dir=tmp_path / "stage") as staged:
+        copy = os.fsencode(staged.repo)
+        assert os.readlink(copy + b"/data/caf\xe9") == raw + b"/data/caf\xe9"
+        assert os.path.islink(copy + b"/data/keep\xff/odd [*?] #!.txt")
+        with open(copy + b"/data/keep\xff/odd x.txt") as fh:
+            assert fh.read() == "copied"
+        assert not os.path.lexists(copy + b"/data/gone\xe9.csv")
+        with open(copy + b"/.git/info/exclude", "rb") as fh:
+            exclude = fh.read()
+        assert b"\n/data/caf\xe9\n" in exclude
+        # the shared folder reads to git as the ignored folder did; the excluded file is deleted and
+        # the shared (tracked) file a link
+        expected = status + b" D data/gone\xe9.csv\0 T data/keep\xff/odd [*?] #!.txt\0"
+        assert git_bytes(staged.repo, "status", "--porcelain", "-z").stdout == expected
+        # the exclude line of an odd name matches that name only
+        check = ["check-ignore", "--no-index", "-q"]
+        assert git_bytes(staged.repo, *check, b"data/keep\xff/odd [*?] #!.txt").returncode == 0
+        assert git_bytes(staged.repo, *check, b"data/keep\xff/odd x.txt").returncode == 1
+    with stage_repository(repo, policy=StagingPolicy.full_copy(), base_dir=tmp_path / "stage") as staged:
+        copied = os.fsencode(staged.repo) + b"/data/caf\xe9/na\xefve/f\xe9.txt"
+        assert not os.path.islink(os.path.dirname(os.path.dirname(copied)))
+        assert Path(os.fsdecode(copied)).read_text() == "shared"
+
+
+def test_links_out_of_the_repository_and_special_files_are_copied_as_they_are(repo: Path, tmp_path: Path):
+    (repo / "passwd").symlink_to("/etc/passwd")
+    os.mkfifo(repo / "a_fifo")
+    (repo / "new\nline name.txt").write_text("odd")
+    with stage_repository(repo, base_dir=tmp_path / "stage") as staged:
+        assert os.readlink(staged.repo / "passwd") == "/etc/passwd"
+        assert stat.S_ISFIFO((staged.repo / "a_fifo").lstat().st_mode)
+        assert (staged.repo / "new\nline name.txt").read_text() == "odd"
+        assert stat.S_IMODE(staged.root.stat().st_mode) == 0o700
+
+
+# --- through the operator, as the task runner calls it ----------------------------------------------
+
+
+def run_task(monkeypatch: pytest.MonkeyPatch, repo: Path, base: Path, command: str, **kwargs: object) -> str:
+    """``DatacovesBashOperator.execute`` (as the task runner calls it), returning its XCom."""
+    from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
+
+    monkeypatch.setenv("DATACOVES__REPO_PATH", str(repo))
+    monkeypatch.setenv("AIRFLOW__DATACOVES__STAGING_DIR", str(base))
+    monkeypatch.setenv("AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV", str(base / "no_virtualenv"))
+    task = DatacovesBashOperator(task_id="t", bash_command=command, append_env=True, env={}, **kwargs)
+    return task.execute({})
+
+
+def test_git_in_a_task_leaves_a_worktree_checkout_untouched(
+    git_sync_checkout: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    checkout, main = git_sync_checkout
+    before = tree_fingerprint(main)
+    status, head = git_out(checkout, "status", "--porcelain"), git_out(checkout, "rev-parse", "HEAD")
+    assert run_task(monkeypatch, checkout, tmp_path / "stage", GIT_SCRIPT).strip() == "1"
+    assert tree_fingerprint(main) == before
+    assert git_out(checkout, "status", "--porcelain") == status
+    assert git_out(checkout, "rev-parse", "HEAD") == head
+
+
+def test_cwd_through_a_link_inside_the_repository(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    (repo / "scripts").symlink_to("orchestrate/utils")
+    pwd = run_task(monkeypatch, repo, tmp_path / "stage", "pwd -P", cwd="scripts")
+    assert pwd.endswith("/repo/orchestrate/utils") and "datacoves-stage" in pwd

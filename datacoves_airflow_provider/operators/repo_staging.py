@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "StagedRepository",
@@ -58,14 +58,23 @@ class StagingError(RuntimeError):
     """The repository could not be staged: the message says which path and why."""
 
 
-def _check_patterns(name: str, patterns: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(patterns, str) or not all(isinstance(p, str) and p.strip() for p in patterns):
+def _check_patterns(name: str, patterns: Sequence[str | bytes]) -> tuple[str, ...]:
+    """The patterns as text. A pattern may be bytes, for a file name that is not UTF-8 (Linux
+    file names are bytes): it is decoded as Python decodes file names (``os.fsdecode``)."""
+    if isinstance(patterns, (str, bytes)) or not all(
+        isinstance(p, (str, bytes)) and p.strip() for p in patterns
+    ):
         raise ValueError(
             f"StagingPolicy.{name} must be a list of non-empty path patterns relative to the "
             f"repository root, e.g. ['data/raw', '**/node_modules']; got {patterns!r}"
         )
     cleaned = []
-    for pattern in patterns:
+    for pattern in map(os.fsdecode, patterns):
+        if "\0" in pattern:
+            raise ValueError(
+                f"StagingPolicy.{name} pattern {pattern!r} contains a NUL character, which no file "
+                "name can hold: remove it"
+            )
         norm = pattern.strip().strip("/")
         if os.path.isabs(pattern) or norm == ".." or norm.startswith("../") or "/../" in f"/{norm}/":
             raise ValueError(
@@ -89,7 +98,8 @@ class StagingPolicy:
     :param share_virtualenvs: symlink folders that contain ``pyvenv.cfg`` instead of copying them.
     :param copy_dbt_outputs: also copy ``target/`` and ``logs/`` found beside a ``dbt_project.yml``.
     :param exclude: extra paths (glob patterns relative to the repository root, matched against
-        every file and folder) that are left out of the copy.
+        every file and folder) that are left out of the copy. A pattern may be bytes, to name a
+        file whose name is not UTF-8 (``b"data/caf\\xe9"``).
     :param share: extra paths (same patterns) that are symlinked to the source instead of copied.
         Shared paths are read-only by contract: in Datacoves the source is mounted read-only, and a
         write through the link would change the source where it is not.
@@ -98,8 +108,8 @@ class StagingPolicy:
     share_git_objects: bool = True
     share_virtualenvs: bool = True
     copy_dbt_outputs: bool = False
-    exclude: Sequence[str] = field(default_factory=tuple)
-    share: Sequence[str] = field(default_factory=tuple)
+    exclude: Sequence[str | bytes] = field(default_factory=tuple)
+    share: Sequence[str | bytes] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exclude", _check_patterns("exclude", self.exclude))
@@ -135,14 +145,14 @@ class StagingPolicy:
 
         :param rel: the path, with ``/`` separators.
         """
-        return _matches(rel, self.exclude)
+        return _matches(rel, cast("tuple[str, ...]", self.exclude))
 
     def shares(self, rel: str) -> bool:
         """Whether ``rel`` (a path relative to the repository root) matches a ``share`` pattern.
 
         :param rel: the path, with ``/`` separators.
         """
-        return _matches(rel, self.share)
+        return _matches(rel, cast("tuple[str, ...]", self.share))
 
 
 @dataclass(frozen=True)
