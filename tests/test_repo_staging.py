@@ -217,8 +217,10 @@ def test_worktree_checkout_through_a_link_is_never_modified(
 
 def test_worktree_git_folder_without_shared_objects(git_sync_checkout: tuple[Path, Path], tmp_path: Path):
     checkout, main = git_sync_checkout
+    subprocess.run([*GIT, "config", "core.bare", "true"], cwd=main, check=True)  # linked worktrees ignore it
     before = tree_fingerprint(main)
     with stage_repository(checkout, policy=StagingPolicy.full_copy(), base_dir=tmp_path) as staged:
+        assert git_out(staged.repo, "rev-parse", "--is-bare-repository").strip() == "false"
         assert not (staged.repo / ".git" / "objects" / "info" / "alternates").exists()
         proc = subprocess.run(["bash", "-c", GIT_SCRIPT], cwd=staged.repo, capture_output=True, text=True)
         assert proc.returncode == 0, proc.stderr

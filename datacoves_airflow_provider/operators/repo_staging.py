@@ -584,22 +584,25 @@ def _exclude_shared_from_git(repo: Path, shared: list[str]) -> None:
         fh.writelines(_gitignore_pattern(rel) for rel in links)
 
 
-def _drop_core_worktree(repo: Path) -> None:
-    """A ``core.worktree`` setting copied from the source would point git in the copy at the
-    source's working tree: remove it from the copy's own git configuration."""
+def _make_git_standalone(repo: Path) -> None:
+    """Settings copied from the source that would tie the copy's git to something else: a
+    ``core.worktree`` points git at the source's working tree, and ``core.bare`` (which linked
+    worktrees of a bare repository ignore) would make the copy's working tree invisible to git.
+    Both are removed from the copy's own configuration."""
     git = shutil.which("git")
     for name in ("config", "config.worktree"):
         config = repo / ".git" / name
         try:
-            text = config.read_bytes()
+            text = config.read_bytes().lower()
         except OSError:
             continue
-        if b"worktree" in text.lower() and git:
-            subprocess.run(
-                [git, "config", "--file", str(config), "--unset-all", "core.worktree"],
-                capture_output=True,
-                check=False,  # exit 5: it was not set
-            )
+        for key, word in (("core.worktree", b"worktree"), ("core.bare", b"bare")):
+            if word in text and git:
+                subprocess.run(
+                    [git, "config", "--file", str(config), "--unset-all", key],
+                    capture_output=True,
+                    check=False,  # exit 5: it was not set
+                )
 
 
 #: The setting that chooses the staging base folder, as error messages name it.
@@ -705,7 +708,7 @@ def stage_repository(
             plan = planner.plan_dir(str(src.resolve()), "")
             _materialise(plan, str(staged.repo), threads=_COPY_THREADS)
             _exclude_shared_from_git(staged.repo, planner.shared)
-            _drop_core_worktree(staged.repo)
+            _make_git_standalone(staged.repo)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise StagingError(f"No space left in {str(base)!r} to stage {str(src)!r}") from exc
