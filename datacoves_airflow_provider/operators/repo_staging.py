@@ -27,6 +27,7 @@ import fnmatch
 import functools
 import logging
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -584,6 +585,12 @@ def _exclude_shared_from_git(repo: Path, shared: list[str]) -> None:
         fh.writelines(_gitignore_pattern(rel) for rel in links)
 
 
+#: Lines of a git configuration that set ``worktree`` / a true ``bare`` (most configurations say
+#: ``bare = false``: no git process is started for them).
+_CORE_WORKTREE = re.compile(rb"(?im)^\s*worktree\s*=")
+_CORE_BARE = re.compile(rb"(?im)^\s*bare\s*=\s*(true|yes|on|1)\s*$")
+
+
 def _make_git_standalone(repo: Path) -> None:
     """Settings copied from the source that would tie the copy's git to something else: a
     ``core.worktree`` points git at the source's working tree, and ``core.bare`` (which linked
@@ -593,11 +600,11 @@ def _make_git_standalone(repo: Path) -> None:
     for name in ("config", "config.worktree"):
         config = repo / ".git" / name
         try:
-            text = config.read_bytes().lower()
+            text = config.read_bytes()
         except OSError:
             continue
-        for key, word in (("core.worktree", b"worktree"), ("core.bare", b"bare")):
-            if word in text and git:
+        for key, setting in (("core.worktree", _CORE_WORKTREE), ("core.bare", _CORE_BARE)):
+            if git and setting.search(text):
                 subprocess.run(
                     [git, "config", "--file", str(config), "--unset-all", key],
                     capture_output=True,
