@@ -7,9 +7,11 @@ outputs of earlier dbt runs. :class:`StagingPolicy` says what is copied, what is
 and what is left out; the defaults keep everything a command can read, reads the same:
 
 * the working tree is copied (writable, owner-only);
-* ``.git`` is copied without its object store, which is shared through git's own *alternates*
-  mechanism (objects are immutable and content-addressed, so every git command, reading or
-  writing, works in the copy and never changes the source);
+* ``.git`` becomes the copy's own git folder, also when the source is a linked worktree (as
+  git-sync lays out its checkouts, ``.git`` being a file that names the main repository): it is
+  copied without its object store, which is shared through git's own *alternates* mechanism
+  (objects are immutable and content-addressed, so every git command, reading or writing, works
+  in the copy and never changes the source);
 * a virtualenv inside the repository (a folder with ``pyvenv.cfg``) is shared as a symlink: a
   copied virtualenv would still run the original, whose absolute paths are in its scripts;
 * the outputs of earlier dbt runs (``target/`` and ``logs/`` beside a ``dbt_project.yml``) are left
