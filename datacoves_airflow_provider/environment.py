@@ -10,6 +10,7 @@ import os
 
 __all__ = [
     "DEFAULT_VIRTUALENV",
+    "InvalidSettingError",
     "MissingEnvironmentError",
     "default_virtualenv",
     "repo_path",
@@ -22,6 +23,10 @@ DEFAULT_VIRTUALENV = "/opt/datacoves/virtualenvs/main"
 
 class MissingEnvironmentError(RuntimeError):
     """A variable the platform normally sets is missing: the message says what to set."""
+
+
+class InvalidSettingError(ValueError):
+    """A ``[datacoves]`` setting has a value the provider cannot use: the message names it and the fix."""
 
 
 def repo_path() -> str:
@@ -40,7 +45,15 @@ def default_virtualenv() -> str:
     """The virtualenv activated when a task names none: ``[datacoves] default_virtualenv``."""
     from datacoves_airflow_provider.compat import conf
 
-    return conf.get("datacoves", "default_virtualenv", fallback=DEFAULT_VIRTUALENV) or DEFAULT_VIRTUALENV
+    value = conf.get("datacoves", "default_virtualenv", fallback=DEFAULT_VIRTUALENV) or DEFAULT_VIRTUALENV
+    if not os.path.isabs(value):
+        # relative to what? the worker's current folder, which is not the repository copy
+        raise InvalidSettingError(
+            f"[datacoves] default_virtualenv (AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV) is {value!r}, "
+            f"a relative path: set it to the virtualenv's absolute path, e.g. {DEFAULT_VIRTUALENV} "
+            "(a task's own virtualenv parameter may be relative to the repository root)"
+        )
+    return value
 
 
 def staging_base_dir() -> str | None:

@@ -46,14 +46,17 @@ def get_provider_info() -> dict[str, Any]:
                 "options": {
                     "staging_dir": {
                         "description": "Folder where each task's private copy of the repository is "
-                        "created. Empty means the system temp folder.",
+                        "created: an absolute path, owned by the worker's user or root, not writable by "
+                        "other users unless it has the sticky bit (as /tmp). Empty means the system "
+                        "temp folder.",
                         "version_added": "0.1.0",
                         "type": "string",
                         "example": "/var/tmp/datacoves",
                         "default": "",
                     },
                     "default_virtualenv": {
-                        "description": "Virtualenv activated for tasks that name none, when it exists.",
+                        "description": "Virtualenv activated for tasks that name none, when it exists "
+                        "(an absolute path).",
                         "version_added": "0.1.0",
                         "type": "string",
                         "example": "/opt/datacoves/virtualenvs/main",

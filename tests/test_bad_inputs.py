@@ -18,6 +18,7 @@ reported by ``test_catalogue_size`` as a warning, so it shows in pytest's warnin
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import warnings
@@ -30,13 +31,13 @@ from typing import Any
 import pytest
 from airflow.decorators import dag, task
 from airflow.models.connection import Connection
-from conftest import ROOT, ApiServer, free_port, running_datacoves_api_server
+from conftest import ROOT, ApiServer, build_sample_repo, free_port, running_datacoves_api_server
 from dag_toolkit import BIN, clean_env, run
 from pendulum import datetime
 from webhook_recorder import WebhookRecorder, webhook_recorder
 
 from datacoves_airflow_provider.compat import AirflowException, AirflowNotFoundException, SecretsLookupRefused
-from datacoves_airflow_provider.environment import MissingEnvironmentError
+from datacoves_airflow_provider.environment import InvalidSettingError, MissingEnvironmentError
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
 from datacoves_airflow_provider.hooks.dbt_artifact_store import (
@@ -194,6 +195,24 @@ def run_dbt(**kwargs: Any) -> object:
     return DatacovesDbtOperator(task_id="t", bash_command="dbt ls", **kwargs).execute({})
 
 
+def staging_dir(ctx: Ctx, *, owner: int | None = None, mode: int = 0o700) -> Ctx:
+    """Point ``[datacoves] staging_dir`` at a new folder with this owner and mode (and
+    DATACOVES__REPO_PATH at the sample repository)."""
+    folder = ctx.tmp / "staging_base"
+    folder.mkdir()
+    folder.chmod(mode)
+    if owner is not None:
+        os.chown(folder, owner, owner)
+    return ctx.in_repo(AIRFLOW__DATACOVES__STAGING_DIR=str(folder))
+
+
+def repo_with_link(ctx: Ctx, link: str, target: Path) -> Ctx:
+    """DATACOVES__REPO_PATH at a new sample repository holding the link ``link`` -> ``target``."""
+    repo = build_sample_repo(ctx.tmp / "linked_repo")
+    (repo / link).symlink_to(target)
+    return ctx.env(DATACOVES__REPO_PATH=str(repo))
+
+
 def conn(conn_type: str, extra: dict[str, Any] | None = None, **fields: Any) -> Connection:
     return Connection(conn_id="warehouse", conn_type=conn_type, extra=json.dumps(extra or {}), **fields)
 
@@ -261,6 +280,7 @@ CATALOGUE: list[Row] = [
     Row("decorator", "bash-env-template-nul", lambda c: (op := DatacovesBashOperator(task_id="t", bash_command="echo", env={"API_KEY": "{{ value }}"}), op.render_template_fields({"value": "hunter2\x00"}), op.execute({})), ValueError, "Task 't': env['API_KEY'] contains a NUL byte"),
     Row("decorator", "dbt-env-nul-value", lambda c: parse_dag("datacoves_dbt", env={"DBT_PASSWORD": "hunter2\x00"}), ValueError, "Task 't': env['DBT_PASSWORD'] contains a NUL byte"),
     Row("decorator", "dbt-project_dir-nul", lambda c: DatacovesDbtOperator(task_id="t", bash_command="dbt ls", project_dir="transform\x00"), ValueError, "Task 't': project_dir contains a NUL byte"),
+    Row("decorator", "bash-share-nul", lambda c: parse_dag("datacoves_bash", staging={"share": ["data/\0raw"]}), ValueError, "StagingPolicy.share pattern 'data/\\x00raw' contains a NUL character, which no file name can hold"),
     # env values, read when the task runs
     Row("env", "REPO_PATH-unset", lambda c: run_bash(), MissingEnvironmentError, "DATACOVES__REPO_PATH is not set"),
     Row("env", "REPO_PATH-missing-folder", lambda c: (c.env(DATACOVES__REPO_PATH=str(c.tmp / "no_repo")), run_bash()), StagingError, "set DATACOVES__REPO_PATH to your repository checkout"),
@@ -279,6 +299,12 @@ CATALOGUE: list[Row] = [
     Row("env", "artifact-store-file-host", lambda c: (c.env(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="file://nas/dbt"), artifact_store_from_config()), ArtifactStoreConfigError, "dbt_artifact_store='file://nas/dbt' names the host 'nas', but the folder store only reads this worker's disk (file://host/x is not the folder /x); use file:///absolute/folder"),
     Row("env", "artifact-store-file-relative", lambda c: (c.env(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="file:dbt_artifacts"), artifact_store_from_config()), ArtifactStoreConfigError, "dbt_artifact_store='file:dbt_artifacts' is a relative folder (it would depend on the worker's current folder); use file:///absolute/folder"),
     Row("env", "artifact-store-relative-folder", lambda c: (c.env(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="dbt_artifacts"), artifact_store_from_config()), ArtifactStoreConfigError, "dbt_artifact_store='dbt_artifacts' is not a store this provider knows: a folder must be an absolute path"),
+    Row("env", "staging_dir-relative", lambda c: (c.in_repo(AIRFLOW__DATACOVES__STAGING_DIR="relative/stage"), run_bash()), StagingError, "[datacoves] staging_dir (AIRFLOW__DATACOVES__STAGING_DIR) is 'relative/stage', a relative path: set it to an absolute folder"),
+    Row("env", "staging_dir-other-owner", lambda c: (staging_dir(c, owner=65534), run_bash()), StagingError, "or root, so that user could replace a task's private copy: [datacoves] staging_dir (AIRFLOW__DATACOVES__STAGING_DIR) must name a folder the worker's user owns"),
+    Row("env", "staging_dir-world-writable", lambda c: (staging_dir(c, mode=0o777), run_bash()), StagingError, "is writable by other users without the sticky bit, so they could replace a task's private copy (chmod go-w or +t fixes that): [datacoves] staging_dir (AIRFLOW__DATACOVES__STAGING_DIR) must name"),
+    Row("env", "default_virtualenv-relative", lambda c: (c.in_repo(AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV="venvs/main"), run_bash()), InvalidSettingError, "[datacoves] default_virtualenv (AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV) is 'venvs/main', a relative path: set it to the virtualenv's absolute path"),
+    Row("env", "cwd-link-outside", lambda c: (repo_with_link(c, "scripts", c.tmp), run_bash(cwd="scripts")), AirflowException, "cwd='scripts' goes through the link 'scripts' -> '/"),
+    Row("env", "project_dir-link-outside", lambda c: (repo_with_link(c, "shared", c.repo), run_dbt(project_dir="shared/transform")), AirflowException, "project_dir='shared/transform' goes through the link 'shared' -> '/"),
     # connection fields
     Row("connection", "dbt-type-mysql", lambda c: build_target(conn("mysql", host="db")), DbtProfileError, "has type 'mysql', which cannot be turned into a dbt profile"),
     Row("connection", "dbt-snowflake-account", lambda c: build_target(conn("snowflake", {"database": "D"}, login="u", password="p", schema="S")), DbtProfileError, "dbt needs 'account' for snowflake, and the connection has none: set its extra 'account'"),

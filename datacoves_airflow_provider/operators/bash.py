@@ -32,7 +32,7 @@ from datacoves_airflow_provider.operators.repo_staging import (
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import Context
 
-__all__ = ["DatacovesBashOperator"]
+__all__ = ["DatacovesBashOperator", "inside_copy"]
 
 #: Commands longer than this run from a script file in the private scratch folder, not ``bash -c``
 #: (Linux caps one argument at 128 KiB).
@@ -212,6 +212,35 @@ def check_relative_path(value: object, *, param: str, task_id: str, rendered: bo
         raise ValueError(f"Task {task_id!r}: {param}={value!r} climbs out of the repository; remove the '..'")
 
 
+def inside_copy(staged: StagedRepository, path: Path, *, what: str) -> Path:
+    """``path`` (a path below the repository copy) when it stays inside the copy once links are
+    followed; a clear error naming ``what`` and the link when a link leads out of it (the task
+    would run, or read, outside its private copy: in the read-only source, or anywhere).
+
+    :param staged: the task's staging folder.
+    :param path: the path in the copy, ``..`` already resolved.
+    :param what: the setting it came from, as the message names it (``cwd='x'``).
+    """
+    copy = os.path.realpath(staged.repo)
+
+    def inside(target: str) -> bool:
+        return target == copy or target.startswith(copy + os.sep)
+
+    if inside(os.path.realpath(path)):
+        return path
+    current = staged.repo
+    for part in path.relative_to(staged.repo).parts:
+        current = current / part
+        if current.is_symlink() and not inside(os.path.realpath(current)):
+            raise AirflowException(
+                f"{what} goes through the link {str(current.relative_to(staged.repo))!r} -> "
+                f"{os.readlink(current)!r}, which leads outside the repository copy the task runs in: "
+                "point it at a real folder of the repository, or make the link relative and keep it "
+                "inside the repository"
+            )
+    raise AirflowException(f"{what} leads outside the repository copy the task runs in")
+
+
 class DatacovesBashOperator(BashOperator):
     """Run a bash command in a private, writable copy of the Datacoves repository.
 
@@ -365,6 +394,7 @@ class DatacovesBashOperator(BashOperator):
         target = Path(os.path.normpath(staged.repo / (self.cwd or "")))
         if target != staged.repo and staged.repo not in target.parents:
             raise AirflowException(f"cwd={self.cwd!r} climbs out of the repository; remove the '..'")
+        inside_copy(staged, target, what=f"cwd={self.cwd!r}")
         if not target.is_dir():
             raise AirflowException(
                 f"cwd={self.cwd!r} is not a folder of the repository (looked for "

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException, redact
-from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path
+from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path, inside_copy
 from datacoves_airflow_provider.operators.dbt_artifacts import ArtifactOptions, ArtifactTransfer
 from datacoves_airflow_provider.operators.dbt_profiles import (
     DEFAULT_PROFILE_NAME,
@@ -272,6 +272,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
                 "DATACOVES__DBT_HOME",
                 hint=": point it at the dbt project inside the repository, or pass project_dir",
             )
+        inside_copy(staged, project, what=source)
         if not (project / "dbt_project.yml").is_file():
             raise AirflowException(
                 f"{source} is not a dbt project: there is no dbt_project.yml in "
@@ -327,6 +328,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             )
             return selected
         folder = self._in_copy(staged, profile_path, "DATACOVES__AIRFLOW_DBT_PROFILE_PATH")
+        inside_copy(staged, folder, what=f"DATACOVES__AIRFLOW_DBT_PROFILE_PATH={profile_path!r}")
         if not (folder / "profiles.yml").is_file():
             raise AirflowException(
                 f"DATACOVES__AIRFLOW_DBT_PROFILE_PATH={profile_path!r} has no profiles.yml; point it "

@@ -7,9 +7,11 @@ outputs of earlier dbt runs. :class:`StagingPolicy` says what is copied, what is
 and what is left out; the defaults keep everything a command can read, reads the same:
 
 * the working tree is copied (writable, owner-only);
-* ``.git`` is copied without its object store, which is shared through git's own *alternates*
-  mechanism (objects are immutable and content-addressed, so every git command, reading or
-  writing, works in the copy and never changes the source);
+* ``.git`` becomes the copy's own git folder, also when the source is a linked worktree (as
+  git-sync lays out its checkouts, ``.git`` being a file that names the main repository): it is
+  copied without its object store, which is shared through git's own *alternates* mechanism
+  (objects are immutable and content-addressed, so every git command, reading or writing, works
+  in the copy and never changes the source);
 * a virtualenv inside the repository (a folder with ``pyvenv.cfg``) is shared as a symlink: a
   copied virtualenv would still run the original, whose absolute paths are in its scripts;
 * the outputs of earlier dbt runs (``target/`` and ``logs/`` beside a ``dbt_project.yml``) are left
@@ -27,6 +29,7 @@ import fnmatch
 import functools
 import logging
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -36,9 +39,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-__all__ = ["StagedRepository", "StagingError", "StagingPolicy", "stage_repository"]
+__all__ = [
+    "StagedRepository",
+    "StagingError",
+    "StagingPolicy",
+    "prepare_staging_base",
+    "stage_repository",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +61,23 @@ class StagingError(RuntimeError):
     """The repository could not be staged: the message says which path and why."""
 
 
-def _check_patterns(name: str, patterns: Sequence[str]) -> tuple[str, ...]:
-    if isinstance(patterns, str) or not all(isinstance(p, str) and p.strip() for p in patterns):
+def _check_patterns(name: str, patterns: Sequence[str | bytes]) -> tuple[str, ...]:
+    """The patterns as text. A pattern may be bytes, for a file name that is not UTF-8 (Linux
+    file names are bytes): it is decoded as Python decodes file names (``os.fsdecode``)."""
+    if isinstance(patterns, (str, bytes)) or not all(
+        isinstance(p, (str, bytes)) and p.strip() for p in patterns
+    ):
         raise ValueError(
             f"StagingPolicy.{name} must be a list of non-empty path patterns relative to the "
             f"repository root, e.g. ['data/raw', '**/node_modules']; got {patterns!r}"
         )
     cleaned = []
-    for pattern in patterns:
+    for pattern in map(os.fsdecode, patterns):
+        if "\0" in pattern:
+            raise ValueError(
+                f"StagingPolicy.{name} pattern {pattern!r} contains a NUL character, which no file "
+                "name can hold: remove it"
+            )
         norm = pattern.strip().strip("/")
         if os.path.isabs(pattern) or norm == ".." or norm.startswith("../") or "/../" in f"/{norm}/":
             raise ValueError(
@@ -83,7 +101,8 @@ class StagingPolicy:
     :param share_virtualenvs: symlink folders that contain ``pyvenv.cfg`` instead of copying them.
     :param copy_dbt_outputs: also copy ``target/`` and ``logs/`` found beside a ``dbt_project.yml``.
     :param exclude: extra paths (glob patterns relative to the repository root, matched against
-        every file and folder) that are left out of the copy.
+        every file and folder) that are left out of the copy. A pattern may be bytes, to name a
+        file whose name is not UTF-8 (``b"data/caf\\xe9"``).
     :param share: extra paths (same patterns) that are symlinked to the source instead of copied.
         Shared paths are read-only by contract: in Datacoves the source is mounted read-only, and a
         write through the link would change the source where it is not.
@@ -92,8 +111,8 @@ class StagingPolicy:
     share_git_objects: bool = True
     share_virtualenvs: bool = True
     copy_dbt_outputs: bool = False
-    exclude: Sequence[str] = field(default_factory=tuple)
-    share: Sequence[str] = field(default_factory=tuple)
+    exclude: Sequence[str | bytes] = field(default_factory=tuple)
+    share: Sequence[str | bytes] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exclude", _check_patterns("exclude", self.exclude))
@@ -129,14 +148,14 @@ class StagingPolicy:
 
         :param rel: the path, with ``/`` separators.
         """
-        return _matches(rel, self.exclude)
+        return _matches(rel, cast("tuple[str, ...]", self.exclude))
 
     def shares(self, rel: str) -> bool:
         """Whether ``rel`` (a path relative to the repository root) matches a ``share`` pattern.
 
         :param rel: the path, with ``/`` separators.
         """
-        return _matches(rel, self.share)
+        return _matches(rel, cast("tuple[str, ...]", self.share))
 
 
 @dataclass(frozen=True)
@@ -163,30 +182,54 @@ def _pid_namespace() -> str:
         return "0"
 
 
+def _display(name: str) -> str:
+    """``name`` as it can be logged: a non-UTF-8 file name (bytes Python decoded with
+    surrogateescape) shows its odd bytes as ``\\xNN``."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def _remove_tree(path: Path) -> None:
-    """Remove ``path`` even when the command left read-only files or folders behind."""
+    """Remove ``path`` even when the command left read-only files or folders behind.
+
+    Nothing outside ``path`` is ever changed (no chmod of the folder that holds it), and a link
+    named ``path`` is removed as a link, never followed.
+    """
+    top = os.fspath(path)
+
+    def inside(target: str) -> bool:
+        return target == top or target.startswith(top + os.sep)
 
     def make_writable_and_retry(func: Any, target: str, _exc: Any) -> None:
         parent = os.path.dirname(target)
         try:
-            os.chmod(parent, stat.S_IRWXU)
-            if not os.path.islink(target) and os.path.isdir(target):
+            if target != top and inside(parent):
+                os.chmod(parent, stat.S_IRWXU)
+            if inside(target) and stat.S_ISDIR(os.lstat(target).st_mode):
                 os.chmod(target, stat.S_IRWXU)
             func(target)
         except FileNotFoundError:
             pass
 
-    if path.exists() or path.is_symlink():
-        shutil.rmtree(path, onerror=make_writable_and_retry)  # onexc is 3.12+
+    try:
+        mode = os.lstat(top).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(mode):
+        os.unlink(top)
+        return
+    shutil.rmtree(top, onerror=make_writable_and_retry)  # onexc is 3.12+
 
 
 def _sweep_stale(base: Path) -> None:
     """Remove staging folders of processes of this PID namespace that died without cleaning up.
 
     A task killed with SIGKILL cannot remove its folder; the next task on the same worker does.
-    Folders of other PID namespaces (other containers sharing the disk) are never touched.
+    Folders of other PID namespaces (other containers sharing the disk) are never touched, and
+    neither is anything that is not a real folder owned by this worker's user (a link, a file, a
+    folder of another user that only looks like ours): those are logged and left alone.
     """
     prefix = f"{STAGING_PREFIX}-{_pid_namespace()}-"
+    uid = os.getuid()
     try:
         entries = list(os.scandir(base))
     except OSError:
@@ -199,11 +242,35 @@ def _sweep_stale(base: Path) -> None:
             continue
         try:
             os.kill(int(pid_text), 0)
+            continue  # alive
         except ProcessLookupError:
-            log.info("Removing staging folder %s left by process %s, which is gone", entry.path, pid_text)
-            _remove_tree(Path(entry.path))
+            pass
         except PermissionError:
             continue  # alive, owned by someone else
+        try:
+            info = os.lstat(entry.path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            log.warning(
+                "Not removing %s: it is named like a staging folder but is not a folder (a link or "
+                "a file); remove it by hand if it is yours",
+                _display(entry.path),
+            )
+            continue
+        if info.st_uid != uid:
+            log.warning(
+                "Not removing %s: it is named like a staging folder but is owned by uid %s, not by "
+                "this worker's uid %s",
+                _display(entry.path),
+                info.st_uid,
+                uid,
+            )
+            continue
+        log.info(
+            "Removing staging folder %s left by process %s, which is gone", _display(entry.path), pid_text
+        )
+        _remove_tree(Path(entry.path))
 
 
 @dataclass
@@ -214,6 +281,99 @@ class _Node:
     kind: str  # "copy" (file or clean subtree), "dir", "link", "skip", "alternates"
     files: int = 1
     children: list[_Node] = field(default_factory=list)
+    #: the name in the copy, when it is not the source's (a worktree's git folder becomes ``.git``)
+    name: str = ""
+
+    @property
+    def dest_name(self) -> str:
+        return self.name or os.path.basename(self.src)
+
+
+#: What a linked worktree's git folder takes from the main repository's git folder (git's
+#: ``common_list`` in path.c); everything else in it belongs to the worktree.
+_GIT_COMMON = frozenset(
+    {
+        "branches",
+        "common",
+        "config",
+        "hooks",
+        "info",
+        "logs",
+        "lost-found",
+        "objects",
+        "packed-refs",
+        "refs",
+        "remotes",
+        "rr-cache",
+        "shallow",
+        "svn",
+    }
+)
+#: Paths below the common entries that belong to each worktree, not to the main repository.
+_GIT_PER_WORKTREE = frozenset(
+    {
+        "info/sparse-checkout",
+        "logs/HEAD",
+        "logs/refs/bisect",
+        "logs/refs/rewritten",
+        "logs/refs/worktree",
+        "refs/bisect",
+        "refs/rewritten",
+        "refs/worktree",
+    }
+)
+#: A worktree's links back to its main repository, and the main repository's list of worktrees:
+#: never in the copy, whose git folder stands alone.
+_GIT_LINKS = frozenset({"commondir", "gitdir", "locked", "worktrees", "gc.pid"})
+
+
+def _prune(node: _Node, drop: set[str], prefix: str = "") -> None:
+    """Remove the entries whose path below ``node`` (``a/b``) is in ``drop``."""
+    kept = []
+    for child in node.children:
+        rel = f"{prefix}{child.dest_name}"
+        if rel in drop:
+            node.kind = "dir"
+            node.files -= child.files
+            continue
+        if any(path.startswith(rel + "/") for path in drop) and child.children:
+            _prune(child, drop, rel + "/")
+            if child.kind != "copy":
+                node.kind = "dir"
+        kept.append(child)
+    node.children = kept
+
+
+def _merge(into: _Node, other: _Node) -> None:
+    """Add ``other``'s entries to ``into``; folders present in both are merged, ``other`` wins
+    for everything else."""
+    by_name = {child.dest_name: child for child in into.children}
+    for child in other.children:
+        mine = by_name.get(child.dest_name)
+        if mine is not None and mine.kind in ("copy", "dir") and mine.children and child.children:
+            _merge(mine, child)
+            mine.kind = "dir"
+            continue
+        if mine is not None:
+            into.children.remove(mine)
+            into.files -= mine.files
+        into.children.append(child)
+        into.files += child.files
+    into.kind = "dir"
+
+
+def _read_gitdir_file(path: str) -> str | None:
+    """The git folder a ``.git`` file names (``gitdir: <path>``, relative to the file's folder)."""
+    try:
+        with open(path, "rb") as fh:
+            text = fh.read(65536)
+    except OSError:
+        return None
+    line = text.splitlines()[0] if text else b""
+    if not line.startswith(b"gitdir:"):
+        return None
+    target = os.fsdecode(line[len(b"gitdir:") :].strip())
+    return os.path.realpath(os.path.join(os.path.dirname(path), target))
 
 
 class _Planner:
@@ -233,7 +393,15 @@ class _Planner:
         for entry in entries:
             child_rel = f"{rel}/{entry.name}" if rel else entry.name
             kind = "copy"
-            if policy.excludes(child_rel):
+            if not rel and entry.name == ".git" and not (policy.excludes(".git") or policy.shares(".git")):
+                git_node = self.plan_git(entry.path)
+                if git_node is not None:
+                    node.children.append(git_node)
+                    node.files += git_node.files
+                    node.kind = "dir"
+                    continue
+                kind = "skip"
+            elif policy.excludes(child_rel):
                 kind = "skip"
             elif policy.shares(child_rel):
                 kind = "link"
@@ -259,6 +427,50 @@ class _Planner:
                 node.kind = "dir"
             node.children.append(_Node(entry.path, kind))
             node.files += 1
+        return node
+
+    def plan_git(self, path: str) -> _Node | None:
+        """The copy's own ``.git`` folder, whatever the source's ``.git`` is.
+
+        * a folder (a plain clone): copied, without the list of linked worktrees;
+        * a file ``gitdir: <main>/.git/worktrees/<name>`` (a linked worktree, as git-sync lays out
+          its checkouts): the main repository's shared parts (config, refs, hooks, ...) and the
+          worktree's own (HEAD, index, ...) are combined into one standalone git folder;
+        * a link to either: followed.
+
+        The object store is shared through ``objects/info/alternates`` (or copied, with
+        ``share_git_objects=False``); nothing in the copy points back at the source's git folder,
+        so no git command in the copy can change it. Returns None when ``path`` names no git folder.
+
+        :param path: the source's ``.git``.
+        """
+        real = os.path.realpath(path)
+        if os.path.isdir(real):
+            common, private = real, None
+        else:
+            private = _read_gitdir_file(real)
+            if private is None or not os.path.isdir(private):
+                log.warning("Leaving %s out of the copy: it names no git folder", _display(path))
+                return None
+            try:
+                with open(os.path.join(private, "commondir"), "rb") as fh:
+                    common_text = os.fsdecode(fh.read().strip())
+            except FileNotFoundError:
+                common, private = private, None  # a separate git folder, not a worktree's
+            else:
+                common = os.path.realpath(os.path.join(private, common_text))
+        node = self.plan_dir(common, ".git")
+        node.name = ".git"
+        if private is None:
+            _prune(node, set(_GIT_LINKS))
+        else:
+            node.children = [c for c in node.children if c.dest_name in _GIT_COMMON]
+            _prune(node, set(_GIT_PER_WORKTREE))
+            own = self.plan_dir(private, ".git")
+            _prune(own, set(_GIT_LINKS))
+            _merge(node, own)
+        node.kind = "dir"
+        node.files = max(node.files, 1)
         return node
 
 
@@ -314,7 +526,7 @@ def _materialise(plan: _Node, dest: str, *, threads: int) -> None:
     def walk(node: _Node, dst: str) -> None:
         os.mkdir(dst, (os.stat(node.src).st_mode & 0o7777) | stat.S_IRWXU)
         for child in node.children:
-            target = os.path.join(dst, os.path.basename(child.src))
+            target = os.path.join(dst, child.dest_name)
             if child.kind == "dir" or (
                 child.kind == "copy" and child.children and child.files * threads * 2 > total
             ):
@@ -350,6 +562,18 @@ def _materialise(plan: _Node, dest: str, *, threads: int) -> None:
     _make_writable(dest)
 
 
+def _gitignore_pattern(rel: str) -> bytes:
+    """An anchored ``.git/info/exclude`` line that matches exactly ``rel``, whatever its bytes."""
+    escaped = bytearray(b"/")
+    for byte in os.fsencode(rel):
+        if byte in b"*?[]\\!#":
+            escaped += b"\\"
+        escaped.append(byte)
+    if escaped.endswith(b" "):
+        escaped[-1:] = b"\\ "
+    return bytes(escaped) + b"\n"
+
+
 def _exclude_shared_from_git(repo: Path, shared: list[str]) -> None:
     """Keep ``git status`` in the copy as it is in the source: shared folders became symlinks,
     which ``.gitignore`` patterns written for folders (``.venv/``) no longer match."""
@@ -358,9 +582,99 @@ def _exclude_shared_from_git(repo: Path, shared: list[str]) -> None:
     if not links or not (repo / ".git").is_dir():
         return
     info.mkdir(exist_ok=True)
-    with open(info / "exclude", "a") as fh:
-        fh.write("\n# shared read-only by datacoves staging\n")
-        fh.writelines(f"/{rel}\n" for rel in links)
+    with open(info / "exclude", "ab") as fh:  # file names are bytes: a non-UTF-8 one is kept as it is
+        fh.write(b"\n# shared read-only by datacoves staging\n")
+        fh.writelines(_gitignore_pattern(rel) for rel in links)
+
+
+#: Lines of a git configuration that set ``worktree`` / a true ``bare`` (most configurations say
+#: ``bare = false``: no git process is started for them).
+_CORE_WORKTREE = re.compile(rb"(?im)^\s*worktree\s*=")
+_CORE_BARE = re.compile(rb"(?im)^\s*bare\s*=\s*(true|yes|on|1)\s*$")
+
+
+def _make_git_standalone(repo: Path) -> None:
+    """Settings copied from the source that would tie the copy's git to something else: a
+    ``core.worktree`` points git at the source's working tree, and ``core.bare`` (which linked
+    worktrees of a bare repository ignore) would make the copy's working tree invisible to git.
+    Both are removed from the copy's own configuration."""
+    git = shutil.which("git")
+    for name in ("config", "config.worktree"):
+        config = repo / ".git" / name
+        try:
+            text = config.read_bytes()
+        except OSError:
+            continue
+        for key, setting in (("core.worktree", _CORE_WORKTREE), ("core.bare", _CORE_BARE)):
+            if git and setting.search(text):
+                subprocess.run(
+                    [git, "config", "--file", str(config), "--unset-all", key],
+                    capture_output=True,
+                    check=False,  # exit 5: it was not set
+                )
+
+
+#: The setting that chooses the staging base folder, as error messages name it.
+STAGING_DIR_SETTING = "[datacoves] staging_dir (AIRFLOW__DATACOVES__STAGING_DIR)"
+
+
+def _unsafe_folder(info: os.stat_result) -> bool:
+    """Whether users other than this worker's can rename entries of a folder: writable by others,
+    or by a group that is not the worker's own, without the sticky bit."""
+    if info.st_mode & stat.S_ISVTX:
+        return False
+    return bool(info.st_mode & stat.S_IWOTH) or bool(
+        info.st_mode & stat.S_IWGRP and info.st_gid != os.getgid()
+    )
+
+
+def prepare_staging_base(base_dir: str | os.PathLike[str] | None) -> Path:
+    """The folder private staging folders are created in, checked: created when missing, owned
+    by this worker's user (or root), not open to renames by other users, writable.
+
+    Another user who could rename the task's private folder could replace it with a copy of their
+    own (say, a ``profiles.yml`` pointing dbt at their host) between staging and running.
+
+    :param base_dir: ``[datacoves] staging_dir``, or None for the system temp folder.
+    :returns: the folder, with links resolved.
+    """
+    base = Path(base_dir) if base_dir else Path(tempfile.gettempdir())
+    if not base.is_absolute():
+        raise StagingError(
+            f"{STAGING_DIR_SETTING} is {str(base)!r}, a relative path: set it to an absolute folder, "
+            "e.g. /var/tmp/datacoves"
+        )
+    fix = f"{STAGING_DIR_SETTING} must name a folder the worker's user owns, e.g. /var/tmp/datacoves"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StagingError(
+            f"Cannot create the staging base folder {str(base)!r} ({exc.strerror}): create it for "
+            f"the worker's user; {fix}"
+        ) from None
+    real = Path(os.path.realpath(base))
+    uid = os.getuid()
+    info = os.stat(real)
+    if not stat.S_ISDIR(info.st_mode):
+        raise StagingError(f"The staging base folder {str(base)!r} is not a folder: {fix}")
+    if info.st_uid not in (uid, 0):
+        raise StagingError(
+            f"The staging base folder {str(base)!r} is owned by uid {info.st_uid}, not by the worker's "
+            f"user (uid {uid}) or root, so that user could replace a task's private copy: {fix}"
+        )
+    for folder in (real, *real.parents):
+        if _unsafe_folder(folder.stat() if folder != real else info):
+            where = "is" if folder == real else f"is inside {str(folder)!r}, which is"
+            raise StagingError(
+                f"The staging base folder {str(base)!r} {where} writable by other users without the "
+                f"sticky bit, so they could replace a task's private copy (chmod go-w or +t fixes "
+                f"that): {fix}"
+            )
+    if not os.access(real, os.W_OK | os.X_OK):
+        raise StagingError(
+            f"The staging base folder {str(base)!r} is not writable by the worker's user: {fix}"
+        )
+    return real
 
 
 @contextmanager
@@ -386,13 +700,15 @@ def stage_repository(
             f"The repository folder {str(src)!r} does not exist or is not a folder: "
             "set DATACOVES__REPO_PATH to your repository checkout"
         )
-    base = Path(base_dir) if base_dir else Path(tempfile.gettempdir())
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StagingError(f"Cannot create the staging base folder {str(base)!r}: {exc}") from exc
+    base = prepare_staging_base(base_dir)
     _sweep_stale(base)
-    root = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}-{_pid_namespace()}-{os.getpid()}-", dir=base))
+    try:
+        root = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}-{_pid_namespace()}-{os.getpid()}-", dir=base))
+    except OSError as exc:
+        raise StagingError(
+            f"Cannot create a staging folder in {str(base)!r} ({exc.strerror}): {STAGING_DIR_SETTING} "
+            "must name a folder the worker's user can write"
+        ) from None
     try:
         staged = StagedRepository(root=root, repo=root / "repo", scratch=root / "scratch", source=src)
         staged.scratch.mkdir(mode=0o700)
@@ -401,6 +717,7 @@ def stage_repository(
             plan = planner.plan_dir(str(src.resolve()), "")
             _materialise(plan, str(staged.repo), threads=_COPY_THREADS)
             _exclude_shared_from_git(staged.repo, planner.shared)
+            _make_git_standalone(staged.repo)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise StagingError(f"No space left in {str(base)!r} to stage {str(src)!r}") from exc
@@ -409,8 +726,8 @@ def stage_repository(
             "Staged %s into %s (shared read-only: %s; left out: %s)",
             src,
             staged.repo,
-            ", ".join(planner.shared) or "nothing",
-            ", ".join(planner.skipped) or "nothing",
+            ", ".join(map(_display, planner.shared)) or "nothing",
+            ", ".join(map(_display, planner.skipped)) or "nothing",
         )
         yield staged
     finally:
