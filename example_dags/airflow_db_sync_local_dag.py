@@ -3,8 +3,9 @@ No warehouse account needed: the README demo (scripts/demo.sh) runs this DAG. Th
 ``airflow_warehouse`` names the DuckDB file, e.g.
 ``AIRFLOW_CONN_AIRFLOW_WAREHOUSE='{"conn_type": "duckdb", "host": "/tmp/airflow.duckdb"}'``.
 
-Every table (``tables=[]``) lands in the schema ``airflow_local``; the task's XCom is the summary
-(rows, bytes and seconds per table).
+Every table (``tables=[]``; the tables that may hold secrets, such as ``xcom``, only when named in
+``additional_tables``) lands in the schema ``airflow_local``; the task's XCom is the summary (rows,
+bytes and seconds per table).
 """
 
 from airflow.decorators import dag, task

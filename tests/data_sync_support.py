@@ -270,3 +270,36 @@ def work_tables_left(dsn: str, schema: str) -> list[str]:
             (schema,),
         )
         return [r[0] for r in cur.fetchall()]
+
+
+def sync_over_user_table(tmp: Path, connection: Any, user_table: str, **kwargs: Any) -> object:
+    """Run the operator (``execute``, as the task runner does) from a SQLite source holding ``job``
+    and ``dag_tag`` into a DuckDB schema ``analytics`` that already holds a user's ``user_table``.
+
+    :param connection: defines an Airflow connection from fields and returns its id (the bad-input
+        catalogue's ``Ctx.connection``).
+    """
+    import sqlite3
+
+    import duckdb
+
+    from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator
+
+    source, target = tmp / "source.db", tmp / "warehouse.duckdb"
+    with contextlib.closing(sqlite3.connect(source)) as conn:
+        for table in ("job", "dag_tag"):
+            conn.execute(f'create table if not exists "{table}" (id integer primary key, v text)')
+        conn.commit()
+    with contextlib.closing(duckdb.connect(str(target))) as conn:
+        conn.execute("create schema if not exists analytics")
+        conn.execute(f'create table if not exists analytics."{user_table}" (note varchar)')
+        conn.execute(f"insert into analytics.\"{user_table}\" values ('mine')")
+    return DatacovesDataSyncOperator(
+        task_id="t",
+        db_type="duckdb",
+        connection_id=connection("duck", conn_type="duckdb", host=str(target)),
+        destination_schema="analytics",
+        tables=["job", "dag_tag"],
+        source_connection_id=connection("metadata_src", conn_type="sqlite", host=str(source)),
+        **kwargs,
+    ).execute({})

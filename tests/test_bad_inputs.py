@@ -33,6 +33,7 @@ from airflow.decorators import dag, task
 from airflow.models.connection import Connection
 from conftest import ROOT, ApiServer, build_sample_repo, free_port, running_datacoves_api_server
 from dag_toolkit import BIN, clean_env, run
+from data_sync_support import sync_over_user_table
 from pendulum import datetime
 from webhook_recorder import WebhookRecorder, webhook_recorder
 
@@ -47,7 +48,7 @@ from datacoves_airflow_provider.hooks.dbt_artifact_store import (
     artifact_store_from_config,
 )
 from datacoves_airflow_provider.hooks.ms_teams_webhook import MSTeamsWebhookError, MSTeamsWebhookHook
-from datacoves_airflow_provider.hooks.sync_destination import DestinationError
+from datacoves_airflow_provider.hooks.sync_destination import DestinationError, UnmanagedTableError
 from datacoves_airflow_provider.notifiers.ms_teams import MSTeamsNotifier
 from datacoves_airflow_provider.notifiers.slack import SlackNotifier, SlackWebhookError
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
@@ -281,6 +282,7 @@ CATALOGUE: list[Row] = [
     Row("decorator", "dbt-env-nul-value", lambda c: parse_dag("datacoves_dbt", env={"DBT_PASSWORD": "hunter2\x00"}), ValueError, "Task 't': env['DBT_PASSWORD'] contains a NUL byte"),
     Row("decorator", "dbt-project_dir-nul", lambda c: DatacovesDbtOperator(task_id="t", bash_command="dbt ls", project_dir="transform\x00"), ValueError, "Task 't': project_dir contains a NUL byte"),
     Row("decorator", "bash-share-nul", lambda c: parse_dag("datacoves_bash", staging={"share": ["data/\0raw"]}), ValueError, "StagingPolicy.share pattern 'data/\\x00raw' contains a NUL character, which no file name can hold"),
+    Row("decorator", "sync-replace_unmanaged-text", lambda c: parse_dag("datacoves_airflow_db_sync", db_type="duckdb", connection_id="duck", replace_unmanaged_tables="yes"), TypeError, "replace_unmanaged_tables must be True or False, got str 'yes'"),
     # env values, read when the task runs
     Row("env", "REPO_PATH-unset", lambda c: run_bash(), MissingEnvironmentError, "DATACOVES__REPO_PATH is not set"),
     Row("env", "REPO_PATH-missing-folder", lambda c: (c.env(DATACOVES__REPO_PATH=str(c.tmp / "no_repo")), run_bash()), StagingError, "set DATACOVES__REPO_PATH to your repository checkout"),
@@ -330,6 +332,8 @@ CATALOGUE: list[Row] = [
     Row("table", "not-a-string", lambda c: DatacovesDataSyncOperatorSnowflake(additional_tables=[3]), TypeError, "additional_tables holds 3, which is not a table name"),
     Row("table", "too-long", lambda c: DatacovesDataSyncOperatorSnowflake(tables=["t" * 64]), ValueError, "at most 63 characters"),
     Row("table", "missing-table", lambda c: TableSelection.from_arguments(["dag", "dag_runs"], None).resolve({"dag", "dag_run", "task_instance"}), MissingTablesError, "do not exist in this Airflow's metadata database: dag_runs"),
+    Row("table", "user-table-in-destination", lambda c: sync_over_user_table(c.tmp, c.connection, "job"), UnmanagedTableError, "Schema 'analytics' of the DuckDB destination (connection 'duck') already has table(s) 'job', which the data sync did not create (no row in _datacoves_sync_state), and it never replaces a table it did not create. Sync into a schema of its own (destination_schema=...), rename or drop those tables yourself, or pass replace_unmanaged_tables=True"),
+    Row("table", "user-table-named-like-work-table", lambda c: sync_over_user_table(c.tmp, c.connection, "_dcsync_stage__dag_tag"), UnmanagedTableError, "Table '_dcsync_stage__dag_tag' in schema 'analytics' of the DuckDB destination (connection 'duck') has the name of one of the data sync's work tables, but the sync did not create it"),
     # artifact names, and the dbt API's replies
     Row("artifact", "absolute-name", lambda c: c.dbt_api().download("/etc/passwd", c.tmp / "x.json"), ValueError, "a dbt API file name must be a relative name, got '/etc/passwd'"),
     Row("artifact", "scope", lambda c: c.dbt_api().list_files(scope="account"), ValueError, "scope must be 'environment' or 'project', got 'account'"),

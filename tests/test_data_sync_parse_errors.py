@@ -9,9 +9,11 @@ import pytest
 from airflow.decorators import dag, task
 from pendulum import datetime
 
+from datacoves_airflow_provider.hooks.sync_tables import stage_table_name
 from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator
 from datacoves_airflow_provider.operators.data_sync_tables import (
     DEFAULT_TABLES,
+    SECRET_BEARING_TABLES,
     MissingTablesError,
     TableSelection,
 )
@@ -85,6 +87,11 @@ BAD_DECORATED = [
         ValueError,
         "service connections exist for Snowflake and Redshift only",
     ),
+    (
+        {"db_type": "postgres", "connection_id": "main", "replace_unmanaged_tables": 1},
+        TypeError,
+        "replace_unmanaged_tables must be True or False, got int 1",
+    ),
 ]
 
 
@@ -102,6 +109,9 @@ def test_bad_operator_arguments_fail_at_parse_time():
         build_operator(DatacovesDataSyncOperatorRedshift, service_connection_name="")
     with pytest.raises(ValueError, match="db_type='oracle' is not supported"):
         build_operator(task_id="t", db_type="oracle", connection_id="x")
+    for cls in (DatacovesDataSyncOperatorSnowflake, DatacovesDataSyncOperatorRedshift):
+        with pytest.raises(TypeError, match="replace_unmanaged_tables must be True or False"):
+            build_operator(cls, replace_unmanaged_tables="no")
 
 
 def test_documented_forms_build_the_documented_classes():
@@ -127,6 +137,9 @@ def test_documented_forms_build_the_documented_classes():
     op = built.get_task("sync_airflow_db")
     assert (op.db_type, op.service_connection_name, op.connection_id) == ("redshift", None, "redshift_main")
     assert op.incremental_lookback == dt.timedelta(minutes=10)
+    assert op.replace_unmanaged_tables is False
+    built = build_decorated(db_type="duckdb", connection_id="duck", replace_unmanaged_tables=True)
+    assert built.get_task("sync_airflow_db").replace_unmanaged_tables is True
 
 
 AIRFLOW3_TABLES = {"dag", "dag_run", "dag_tag", "import_error", "job", "task_instance", "log", "xcom"}
@@ -143,8 +156,38 @@ def test_additional_tables_are_added_and_an_empty_list_means_every_table():
     names, _ = TableSelection.from_arguments(None, ["log", "dag"]).resolve(AIRFLOW3_TABLES)
     assert names[-1] == "log" and names.count("dag") == 1
     existing = AIRFLOW3_TABLES | {"_airflow_deleted__task_instance__20240101000000"}
-    names, skipped = TableSelection.from_arguments([], None).resolve(existing)
-    assert names == sorted(AIRFLOW3_TABLES) and skipped == []  # db clean's archive tables are not synced
+    every = TableSelection.from_arguments([], None)
+    names, skipped = every.resolve(existing)
+    # db clean's archive tables are not synced, nor the tables that may hold secrets
+    assert names == sorted(AIRFLOW3_TABLES - {"log", "xcom"}) and skipped == []
+    assert every.withheld(existing) == ["log", "xcom"]
+
+
+def test_every_table_leaves_out_the_tables_that_may_hold_secrets_unless_named():
+    existing = AIRFLOW3_TABLES | set(SECRET_BEARING_TABLES)
+    assert set(SECRET_BEARING_TABLES) == {
+        "xcom", "rendered_task_instance_fields", "log", "task_state_store", "asset_state_store",
+    }  # fmt: skip
+    names, _ = TableSelection.from_arguments([], None).resolve(existing)
+    assert not set(SECRET_BEARING_TABLES) & set(names)
+    selection = TableSelection.from_arguments([], ["xcom", "rendered_task_instance_fields"])
+    names, _ = selection.resolve(existing)
+    assert names[-2:] == ["xcom", "rendered_task_instance_fields"]
+    assert selection.withheld(existing) == ["asset_state_store", "log", "task_state_store"]
+    # named in tables, or not asked for with [], nothing is withheld
+    selection = TableSelection.from_arguments(["xcom", "log"], None)
+    assert selection.resolve(existing)[0] == ["xcom", "log"] and selection.withheld(existing) == []
+    assert TableSelection.from_arguments(None, None).withheld(existing) == []
+
+
+def test_work_table_names_are_unique_and_fit_every_destination():
+    assert stage_table_name("task_instance") == "_dcsync_stage__task_instance"
+    assert stage_table_name("dag", "keys") == "_dcsync_keys__dag"
+    a, b = "t" * 48 + "_first_table_a", "t" * 48 + "_second_table"
+    for purpose in ("stage", "keys", "typed"):
+        assert stage_table_name(a, purpose) != stage_table_name(b, purpose)
+        assert len(stage_table_name(a, purpose)) <= 63 and len(stage_table_name(b, purpose)) <= 63
+    assert stage_table_name(a) == stage_table_name(a)  # stable from run to run
 
 
 def test_a_table_asked_for_by_name_that_does_not_exist_is_an_error():

@@ -21,30 +21,35 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import DEMO_REPO, free_port
+from conftest import AIRFLOW_BIN, DEMO_REPO, free_port
 from data_sync_support import (
+    DAGS,
     REDSHIFT_SHIMS,
+    Fingerprint,
     MetadataDb,
     create_database,
     duckdb_fingerprints,
+    fingerprint,
     metadata_database,
     postgres_fingerprints,
     postgres_text_contains,
+    select_all,
     snowflake_fingerprints,
     source_fingerprints,
     work_tables_left,
 )
 
 from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
-from datacoves_airflow_provider.hooks.sync_destination import DestinationError
+from datacoves_airflow_provider.hooks.sync_destination import DestinationError, UnmanagedTableError
 from datacoves_airflow_provider.hooks.sync_destination_duckdb import DuckDBDestination
 from datacoves_airflow_provider.hooks.sync_destination_postgres import (
     PostgresDestination,
     RedshiftDestination,
 )
 from datacoves_airflow_provider.hooks.sync_destination_snowflake import SnowflakeDestination
+from datacoves_airflow_provider.hooks.sync_tables import stage_table_name
 from datacoves_airflow_provider.operators.data_sync_engine import DataSync
-from datacoves_airflow_provider.operators.data_sync_tables import TableSelection
+from datacoves_airflow_provider.operators.data_sync_tables import SECRET_BEARING_TABLES, TableSelection
 from datacoves_airflow_provider.testing.metadata_seed import seed_metadata_rows
 
 SCHEMA = "airflow_sync"
@@ -324,7 +329,7 @@ def test_a_sync_killed_mid_copy_leaves_the_destination_as_it_was(big_metadata, k
         "TMPDIR": str(tmp_path),
         "PYTHONWARNINGS": "ignore",
     }
-    tables = db.tables()
+    tables = [t for t in db.tables() if t not in SECRET_BEARING_TABLES]  # what tables=[] syncs
 
     def fingerprints():
         if kind == "postgres":
@@ -499,3 +504,341 @@ def test_snowflake_service_connection_fields_and_masking(monkeypatch):
         match=r"DATACOVES__AIRFLOW_DB_LOAD__PASSWORD \(or DATACOVES__AIRFLOW_DB_LOAD__PRIVATE_KEY\)",
     ):
         service_connection("airflow_db_load", "snowflake")
+
+
+# -- data safety: tables the sync did not create, work-table names, concurrent first syncs -----------
+
+#: Two table names that share their first 48 characters (the old work-table names cut them there).
+LONG_NAMES = ["x" * 48 + "_first_table_a", "x" * 48 + "_second_table"]
+
+
+@pytest.fixture
+def small_source() -> Iterator[str]:
+    """A small PostgreSQL source (the sync reads any tables): ``job``, ``dag_tag`` and two tables
+    whose names share their first 48 characters, each with different rows."""
+    name = f"sync_source_{uuid.uuid4().hex[:10]}"
+    with create_database(name):
+        dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={name}"
+        with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+            for offset, table in enumerate(["job", "dag_tag", *LONG_NAMES]):
+                cur.execute(f'create table "{table}" (id integer primary key, v text)')
+                cur.execute(
+                    f"insert into \"{table}\" select i, '{table}:' || i from generate_series(1, {10 + offset}) i"
+                )
+            conn.commit()
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+
+
+def source_rows(url: str, table: str) -> list[tuple]:
+    dsn = "host=127.0.0.1 port=5432 user=postgres dbname=" + url.rsplit("/", 1)[1]
+    with contextlib.closing(psycopg2.connect(dsn)) as conn, conn.cursor() as cur:
+        cur.execute(f'select id, v from "{table}" order by id')
+        return cur.fetchall()
+
+
+def plain_sync(url: str, destination, schema: str, tables: list[str], **kwargs) -> dict:
+    selection = TableSelection.from_arguments(tables, None)
+    return DataSync(AirflowMetadataDatabase(url), destination, schema, selection, **kwargs).run().as_dict()
+
+
+class Warehouse:
+    """A destination of one kind and plain SQL on it (quoted identifiers: the same on all three)."""
+
+    def __init__(self, kind: str, request, tmp_path: Path, monkeypatch) -> None:
+        self.kind = kind
+        if kind == "postgres":
+            self.dsn = request.getfixturevalue("pg_warehouse")
+            monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", pg_conn_json(self.dsn))
+        elif kind == "redshift":
+            self.dsn = request.getfixturevalue("redshift_warehouse")
+            monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", redshift_conn(self.dsn))
+        elif kind == "duckdb":
+            self.path = str(tmp_path / "warehouse.duckdb")
+        else:
+            server = request.getfixturevalue("fakesnow")
+            conn, self.params = snowflake_conn(server.port, f"DB_{uuid.uuid4().hex[:8]}")
+            monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", conn)
+
+    def destination(self):
+        if self.kind == "postgres":
+            return PostgresDestination("warehouse")
+        if self.kind == "redshift":
+            return RedshiftDestination("warehouse")
+        if self.kind == "duckdb":
+            return DuckDBDestination("warehouse", path=self.path)
+        return SnowflakeDestination("warehouse")
+
+    def sql(self, *statements: str) -> list[tuple]:
+        rows: list[tuple] = []
+        if self.kind in ("postgres", "redshift"):
+            with contextlib.closing(psycopg2.connect(self.dsn)) as conn, conn.cursor() as cur:
+                for statement in statements:
+                    cur.execute(statement)
+                    rows = cur.fetchall() if cur.description else []
+                conn.commit()
+        elif self.kind == "duckdb":
+            import duckdb
+
+            with contextlib.closing(duckdb.connect(self.path)) as conn:
+                for statement in statements:
+                    rows = conn.execute(statement).fetchall()
+        else:
+            import snowflake.connector
+
+            with contextlib.closing(snowflake.connector.connect(**self.params)) as conn:
+                cur = conn.cursor()
+                for statement in statements:
+                    cur.execute(statement)
+                    rows = cur.fetchall() if cur.description else []
+        return [tuple(row) for row in rows]
+
+
+@pytest.mark.parametrize("kind", ["postgres", "duckdb", "snowflake", "redshift"])
+def test_a_table_the_sync_did_not_create_is_never_replaced_or_dropped(
+    small_source, kind, tmp_path, monkeypatch, request
+):
+    """A user's own ``job`` in the destination schema stops the sync (naming the table, the schema
+    and the opt-in) with nothing written; so does a user table named like a work table, which no
+    option lets the sync drop. With replace_unmanaged_tables=True the table is replaced, and from
+    then on it is the sync's."""
+    warehouse = Warehouse(kind, request, tmp_path, monkeypatch)
+    id_type = "serial" if kind == "postgres" else "integer"
+    # fakesnow lacks ALTER TABLE ... SWAP WITH, which replacing a table with other columns uses
+    note = "v" if kind == "snowflake" else "note"
+    warehouse.sql(
+        'create schema "analytics"',
+        f'create table "analytics"."job" ("id" {id_type}, "{note}" varchar(20))',
+        f"""insert into "analytics"."job" ("id", "{note}") values (1, 'mine')""",
+        'create table "analytics"."_dcsync_stage__dag_tag" ("id" integer)',
+        'insert into "analytics"."_dcsync_stage__dag_tag" ("id") values (7)',
+    )
+
+    with pytest.raises(UnmanagedTableError) as info:
+        plain_sync(small_source, warehouse.destination(), "analytics", ["dag_tag", "job"])
+    message = str(info.value)
+    assert "Schema 'analytics'" in message and "table(s) 'job'" in message, message
+    assert "replace_unmanaged_tables=True" in message and "connection 'warehouse'" in message
+    assert warehouse.sql(f'select "id", "{note}" from "analytics"."job"') == [(1, "mine")]
+    if kind == "postgres":  # the table's sequence is still there
+        assert warehouse.sql("select nextval('analytics.job_id_seq')") == [(1,)]
+
+    with pytest.raises(UnmanagedTableError) as info:
+        plain_sync(small_source, warehouse.destination(), "analytics", ["dag_tag"])
+    assert "Table '_dcsync_stage__dag_tag' in schema 'analytics'" in str(info.value)
+    assert "the sync did not create it" in str(info.value)
+    with pytest.raises(UnmanagedTableError):  # not even with the opt-in, which is about synced tables
+        plain_sync(
+            small_source, warehouse.destination(), "analytics", ["dag_tag"], replace_unmanaged_tables=True
+        )
+    assert warehouse.sql('select "id" from "analytics"."_dcsync_stage__dag_tag"') == [(7,)]
+    assert not warehouse.sql(  # nothing of dag_tag was created
+        "select table_name from information_schema.tables where table_schema = 'analytics' "
+        "and table_name = 'dag_tag'"
+    )
+
+    summary = by_table(
+        plain_sync(small_source, warehouse.destination(), "analytics", ["job"], replace_unmanaged_tables=True)
+    )
+    assert summary["job"]["reason"] == "replacing a table the sync did not create", summary
+    assert sorted(warehouse.sql('select "id", "v" from "analytics"."job"')) == source_rows(
+        small_source, "job"
+    )
+
+    # the sync's own table from now on: later runs need no opt-in, and the user's table is untouched
+    summary = by_table(plain_sync(small_source, warehouse.destination(), "analytics", ["job"]))
+    assert summary["job"]["mode"] == "full" and summary["job"]["reason"] == "small table"
+    assert sorted(warehouse.sql('select "id", "v" from "analytics"."job"')) == source_rows(
+        small_source, "job"
+    )
+    assert warehouse.sql('select "id" from "analytics"."_dcsync_stage__dag_tag"') == [(7,)]
+    # no work table of the sync is left, and no record of one
+    tables = {
+        r[0]
+        for r in warehouse.sql(
+            "select table_name from information_schema.tables where table_schema = 'analytics'"
+        )
+    }
+    assert tables == {"job", "_dcsync_stage__dag_tag", "_datacoves_sync_state"}, tables
+    assert warehouse.sql('select "table_name" from "analytics"."_datacoves_sync_state"') == [("job",)]
+
+
+@pytest.mark.parametrize("kind", ["postgres", "duckdb"])
+def test_two_tables_sharing_a_long_prefix_get_their_own_work_tables(
+    small_source, kind, tmp_path, monkeypatch, request
+):
+    assert len({stage_table_name(t) for t in LONG_NAMES}) == 2
+    assert all(len(stage_table_name(t, purpose)) <= 63 for t in LONG_NAMES for purpose in ("stage", "keys"))
+    warehouse = Warehouse(kind, request, tmp_path, monkeypatch)
+    for _ in range(2):  # a first sync and a later one
+        plain_sync(small_source, warehouse.destination(), SCHEMA, LONG_NAMES)
+        for table in LONG_NAMES:
+            rows = sorted(warehouse.sql(f'select "id", "v" from "{SCHEMA}"."{table}"'))
+            assert rows == source_rows(small_source, table), table
+
+
+@pytest.mark.parametrize("kind", ["postgres", "redshift"])
+def test_two_first_syncs_into_a_new_schema_at_once(small_source, kind, tmp_path, monkeypatch, request):
+    """The first sync holds its transaction open (paused in its logger, after creating the schema);
+    the second starts meanwhile. On PostgreSQL it waits for the first and both succeed; Redshift has
+    no advisory locks, so the second gives way with an error that says what happened and what to do
+    (instead of PostgreSQL's raw duplicate-key error on CREATE SCHEMA IF NOT EXISTS)."""
+    import threading
+
+    warehouse = Warehouse(kind, request, tmp_path, monkeypatch)
+    pg_warehouse = warehouse.dsn
+    inside, release = threading.Event(), threading.Event()
+
+    class PausingLog:
+        def info(self, message: str, *args) -> None:
+            if message.startswith("%s: %s (%s)") and not inside.is_set():
+                inside.set()
+                release.wait(120)
+
+        def warning(self, message: str, *args) -> None:
+            pass
+
+    errors: list[BaseException] = []
+
+    def run(logger) -> None:
+        try:
+            selection = TableSelection.from_arguments(["job", "dag_tag"], None)
+            DataSync(
+                AirflowMetadataDatabase(small_source), warehouse.destination(), "fresh", selection,
+                logger=logger,
+            ).run()  # fmt: skip
+        except BaseException as error:
+            errors.append(error)
+
+    first = threading.Thread(target=run, args=(PausingLog(),))
+    first.start()
+    assert inside.wait(120), errors
+    second = threading.Thread(target=run, args=(None,))
+    second.start()
+    deadline = time.monotonic() + 60
+    with contextlib.closing(psycopg2.connect(pg_warehouse)) as conn, conn.cursor() as cur:
+        conn.autocommit = True
+        while True:  # the second sync is blocked behind the first one's transaction
+            cur.execute(
+                "select count(*) from pg_stat_activity where datname = current_database() "
+                "and wait_event_type = 'Lock'"
+            )
+            if cur.fetchone()[0] or not second.is_alive():
+                break
+            assert time.monotonic() < deadline, "the second sync never reached the destination"
+            time.sleep(0.05)
+    release.set()
+    first.join(120)
+    second.join(120)
+    if kind == "redshift":
+        assert len(errors) == 1 and isinstance(errors[0], DestinationError), errors
+        message = str(errors[0])
+        assert "another data sync created schema 'fresh'" in message, message
+        assert "max_active_runs=1" in message and "the next run of this task will succeed" in message
+    else:
+        assert errors == []
+    for table in ("job", "dag_tag"):
+        with contextlib.closing(psycopg2.connect(pg_warehouse)) as conn, conn.cursor() as cur:
+            cur.execute(f'select id, v from fresh."{table}" order by id')
+            assert cur.fetchall() == source_rows(small_source, table)
+
+
+# -- a SQLite metadata database (the laptop's) ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sqlite_metadata(tmp_path_factory) -> Iterator[str]:
+    """A real SQLite metadata database: migrated by this Airflow line, filled by a real DAG run."""
+    from conftest import airflow_env
+
+    home = tmp_path_factory.mktemp("sqlite_home")
+    env = airflow_env(home, DAGS, TRIES_FILE=str(home / "tries"), DATACOVES__REPO_PATH=str(DEMO_REPO))
+    for args in (("db", "migrate"), ("dags", "test", "populate_metadata")):
+        proc = subprocess.run(
+            [AIRFLOW_BIN, *args], env=env, capture_output=True, text=True,
+            timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    yield f"sqlite:///{home / 'airflow.db'}"
+
+
+def sqlite_source_fingerprints(url: str, tables: list[str]) -> dict[str, Fingerprint]:
+    import sqlite3
+
+    result = {}
+    with AirflowMetadataDatabase(url).snapshot() as snapshot:
+        specs = {table: snapshot.describe(table) for table in tables}
+    with contextlib.closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+        for table, spec in specs.items():
+            rows = conn.execute(f'select {select_all(spec, json_as_text="{}", redact=True)} from "{table}"')
+            result[table] = fingerprint(spec, rows.fetchall())
+    return result
+
+
+@pytest.mark.parametrize("kind", ["postgres", "duckdb"])
+def test_a_sqlite_metadata_database_syncs_exactly(sqlite_metadata, kind, tmp_path, monkeypatch, request):
+    """Booleans (stored as 0/1), timestamps (ISO text), JSON and pickles of a SQLite metadata database
+    arrive typed as declared, and every table is an exact copy, after a first and a later sync."""
+    with AirflowMetadataDatabase(sqlite_metadata).snapshot() as snapshot:
+        tables = sorted(t for t in snapshot.table_names() if not t.startswith("_airflow_deleted__"))
+        specs = {table: snapshot.describe(table) for table in tables}
+    assert {"dag", "dag_run", "task_instance", "xcom", "slot_pool"} <= set(tables)
+    warehouse = Warehouse(kind, request, tmp_path, monkeypatch)
+    for _ in range(2):
+        summary = by_table(plain_sync(sqlite_metadata, warehouse.destination(), SCHEMA, tables))
+        assert summary["task_instance"]["rows_total"] >= 5, summary["task_instance"]
+        copied = {}
+        for table in tables:
+            rows = warehouse.sql(f'select {select_all(specs[table])} from "{SCHEMA}"."{table}"')
+            copied[table] = fingerprint(specs[table], rows)
+        assert copied == sqlite_source_fingerprints(sqlite_metadata, tables)
+    paused = warehouse.sql(f'select "is_paused" from "{SCHEMA}"."dag" where "dag_id" = \'populate_metadata\'')
+    if paused:  # Airflow 2.11's `dags test` leaves the dag table empty
+        assert isinstance(paused[0][0], bool)
+    assert isinstance(warehouse.sql(f'select "include_deferred" from "{SCHEMA}"."slot_pool"')[0][0], bool)
+
+
+# -- what tables=[] leaves out, and the credentials it never copies ----------------------------------
+
+#: Planted in Airflow 3's connection-test requests and callbacks (Airflow 2.11 has neither table).
+PLANTED_AIRFLOW3 = ["Planted-TestConn-Password-4e1b", "Planted-TestConn-Extra-8d2a", "Planted-Test-Token-0c5f",
+                    "Planted-Callback-Secret-77aa"]  # fmt: skip
+
+
+def test_every_table_leaves_out_tables_that_may_hold_secrets_and_never_copies_credentials(
+    metadata, pg_warehouse, monkeypatch
+):
+    """tables=[] syncs every table except xcom, rendered_task_instance_fields, log and the state
+    stores (named in additional_tables, they are synced); credential columns arrive NULL, among them
+    Airflow 3's connection-test requests (password, extra, token) and callback arguments."""
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE", pg_conn_json(pg_warehouse))
+    existing = set(metadata.tables())
+    planted = list(metadata.planted)
+    if "connection_test_request" in existing:
+        metadata.sql(
+            "insert into connection_test_request (id, token, connection_id, state, created_at, updated_at, "
+            "conn_type, host, password, extra) values (gen_random_uuid(), %s, 'planted', 'pending', now(), "
+            "now(), 'postgres', 'db.example.com', %s, %s)",
+            PLANTED_AIRFLOW3[2], PLANTED_AIRFLOW3[0], json.dumps({"key": PLANTED_AIRFLOW3[1]}),
+        )  # fmt: skip
+        metadata.sql(
+            "insert into callback (id, type, fetch_method, data, priority_weight, created_at) values "
+            "(gen_random_uuid(), 'triggerer', 'import_path', %s, 1, now())",
+            json.dumps({"path": "x.notify", "kwargs": {"token": PLANTED_AIRFLOW3[3]}}),
+        )
+        planted += PLANTED_AIRFLOW3
+    summary = sync(metadata, PostgresDestination("warehouse"), tables=[])
+    synced = set(by_table(summary))
+    withheld = {"xcom", "rendered_task_instance_fields", "log", "task_state_store", "asset_state_store"}
+    assert summary["withheld"] == sorted(withheld & existing)
+    assert synced == existing - withheld
+    with contextlib.closing(psycopg2.connect(pg_warehouse)) as conn, conn.cursor() as cur:
+        cur.execute("select table_name from information_schema.tables where table_schema = %s", (SCHEMA,))
+        assert not withheld & {r[0] for r in cur.fetchall()}
+    assert postgres_text_contains(pg_warehouse, SCHEMA, planted) == []
+    if "connection_test_request" in existing:
+        assert by_table(summary)["connection_test_request"]["redacted"] == ["password", "extra", "token"]
+        assert by_table(summary)["callback"]["redacted"] == ["data"]
+
+    # named, they are synced
+    summary = sync(metadata, PostgresDestination("warehouse"), tables=[], additional_tables=["xcom", "log"])
+    assert {"xcom", "log"} <= set(by_table(summary)) and "xcom" not in summary["withheld"]

@@ -32,9 +32,11 @@ from datacoves_airflow_provider.hooks.sync_tables import (
 
 __all__ = [
     "STATE_TABLE",
+    "WORK_TABLE_MARK",
     "DestinationError",
     "SyncDestination",
     "SyncState",
+    "UnmanagedTableError",
     "normalise_value",
 ]
 
@@ -42,9 +44,19 @@ __all__ = [
 #: row count and the column signature. It is written in the same transaction as the data.
 STATE_TABLE = "_datacoves_sync_state"
 
+#: The ``columns_signature`` of a state-table row that records a work table the sync created (so a
+#: work table left by a sync that died, on a destination without transactional DDL, is known to be
+#: ours); every other row is a synced table's state.
+WORK_TABLE_MARK = "(work table)"
+
 
 class DestinationError(RuntimeError):
     """The destination could not be reached or refused an operation; the message names the connection."""
+
+
+class UnmanagedTableError(ValueError):
+    """A table the sync would replace or drop exists in the destination schema, and the sync did not
+    create it."""
 
 
 @dataclass(frozen=True)
@@ -67,13 +79,21 @@ def normalise_value(value: Any, kind: ColumnKind) -> Any:
     """Turn a source driver's value into one every destination driver binds the same way.
 
     JSON becomes its text, binary becomes ``bytes``, UUIDs and intervals become strings, naive
-    timestamps of a time-zone column are taken as UTC (Airflow stores UTC).
+    timestamps of a time-zone column are taken as UTC (Airflow stores UTC). SQLite hands its
+    declared types over as storage classes: a boolean arrives as 0 or 1 and becomes ``bool``, a
+    timestamp or date arrives as ISO text and becomes ``datetime`` / ``date``.
 
     :param value: the value from the source driver.
     :param kind: the column's kind.
     """
     if value is None:
         return None
+    if kind is ColumnKind.BOOLEAN and not isinstance(value, bool):
+        return bool(value)
+    if kind in (ColumnKind.TIMESTAMP_TZ, ColumnKind.TIMESTAMP) and isinstance(value, str):
+        value = datetime.datetime.fromisoformat(value)
+    if kind is ColumnKind.DATE and isinstance(value, str):
+        return datetime.date.fromisoformat(value)
     if kind is ColumnKind.JSON:
         return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
     if kind is ColumnKind.BINARY:
@@ -114,6 +134,10 @@ class SyncDestination(ABC):
         self.connection_id = connection_id
         self._connection: Any = None
         self._replaced: dict[str, int] = {}
+        #: work tables recorded in the state table (by this sync or one that died before cleaning up)
+        self._work_claims: set[str] = set()
+        #: work tables this session has checked and recorded
+        self._work_tables: set[str] = set()
 
     # -- connection and transaction ------------------------------------------------------------
 
@@ -243,17 +267,32 @@ class SyncDestination(ABC):
     def ensure_schema(self, schema: str) -> None:
         """Create the destination schema and the state table if they do not exist.
 
+        Two first syncs into a new schema at once can both try to create it; the one that loses
+        fails with an error that says so (PostgreSQL makes them take turns instead).
+
         :param schema: the destination schema.
         """
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}")
-        self.execute(
-            f"CREATE TABLE IF NOT EXISTS {self.table(schema, STATE_TABLE)} ("
-            f"{self.quote('table_name')} VARCHAR(256) NOT NULL, "
-            f"{self.quote('cursor_value')} VARCHAR(64), "
-            f"{self.quote('row_count')} BIGINT NOT NULL, "
-            f"{self.quote('columns_signature')} {self.long_text_type()} NOT NULL, "
-            f"{self.quote('synced_at')} VARCHAR(64) NOT NULL)"
-        )
+        try:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {self.quote(schema)}")
+            self.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table(schema, STATE_TABLE)} ("
+                f"{self.quote('table_name')} VARCHAR(256) NOT NULL, "
+                f"{self.quote('cursor_value')} VARCHAR(64), "
+                f"{self.quote('row_count')} BIGINT NOT NULL, "
+                f"{self.quote('columns_signature')} {self.long_text_type()} NOT NULL, "
+                f"{self.quote('synced_at')} VARCHAR(64) NOT NULL)"
+            )
+        except DestinationError as error:
+            text = str(error).lower()
+            if "duplicate key" not in text and "already exists" not in text:
+                raise
+            raise DestinationError(
+                f"The {self.label} destination of connection {self.connection_id!r}: another data sync "
+                f"created schema {schema!r} (or its state table) at the same moment as this one, and "
+                "this one gave way before writing anything. Run one sync per destination schema at a "
+                "time (max_active_runs=1 on the DAG, one task per schema); the next run of this task "
+                "will succeed"
+            ) from error
 
     def long_text_type(self) -> str:
         """A string type with no practical length limit."""
@@ -268,7 +307,13 @@ class SyncDestination(ABC):
             f"SELECT {column_list(['table_name', 'cursor_value', 'row_count', 'columns_signature'])} "
             f"FROM {self.table(schema, STATE_TABLE)}"
         )
-        return {row[0]: SyncState(row[0], row[1], int(row[2]), row[3]) for row in rows}
+        self._work_claims = {row[0] for row in rows if row[3] == WORK_TABLE_MARK}
+        self._work_tables = set()
+        return {
+            row[0]: SyncState(row[0], row[1], int(row[2]), row[3])
+            for row in rows
+            if row[3] != WORK_TABLE_MARK
+        }
 
     def write_state(self, schema: str, state: SyncState) -> None:
         """Record a table's state (inside the final step's transaction).
@@ -289,6 +334,65 @@ class SyncDestination(ABC):
             [state.table, state.cursor_value, state.row_count, state.signature, now],
         )
 
+    # -- work tables ---------------------------------------------------------------------------
+
+    def table_exists(self, schema: str, name: str) -> bool:
+        """Whether a table (or view) of that name exists in the schema.
+
+        :param schema: the destination schema.
+        :param name: the table.
+        """
+        return bool(self.target_columns(schema, name))
+
+    def claim_work_table(self, schema: str, name: str) -> None:
+        """Make sure ``name`` is a work table of the sync before it is (re)created or dropped, and
+        record it in the state table: a table of that name that the sync did not create is an error.
+
+        :param schema: the destination schema.
+        :param name: the work table.
+        :raises UnmanagedTableError: a table of that name exists and the sync did not create it.
+        """
+        if name in self._work_tables:
+            return
+        if name not in self._work_claims:
+            if self.table_exists(schema, name):
+                raise UnmanagedTableError(
+                    f"Table {name!r} in schema {schema!r} of the {self.label} destination (connection "
+                    f"{self.connection_id!r}) has the name of one of the data sync's work tables, but the "
+                    "sync did not create it, and it never drops a table it did not create. Rename or "
+                    "drop that table, or sync into another destination_schema"
+                )
+            self._record_work_table(schema, name)
+            self._work_claims.add(name)
+        self._work_tables.add(name)
+
+    def _record_work_table(self, schema: str, name: str) -> None:
+        p = self.placeholder
+        now = datetime.datetime.now(datetime.timezone.utc).isoformat()
+        self.execute(
+            f"INSERT INTO {self.table(schema, STATE_TABLE)} "
+            f"({column_list(['table_name', 'cursor_value', 'row_count', 'columns_signature', 'synced_at'])}) "
+            f"VALUES ({p}, NULL, 0, {p}, {p})",
+            [name, WORK_TABLE_MARK, now],
+        )
+
+    def release_work_table(self, schema: str, name: str) -> None:
+        """Forget a work table that no longer exists (dropped, or renamed into its target's place).
+
+        :param schema: the destination schema.
+        :param name: the work table.
+        """
+        if name not in self._work_claims:
+            return
+        p = self.placeholder
+        self.execute(
+            f"DELETE FROM {self.table(schema, STATE_TABLE)} WHERE {self.quote('table_name')} = {p} "
+            f"AND {self.quote('columns_signature')} = {p}",
+            [name, WORK_TABLE_MARK],
+        )
+        self._work_claims.discard(name)
+        self._work_tables.discard(name)
+
     # -- loading -------------------------------------------------------------------------------
 
     def create_table(
@@ -303,6 +407,7 @@ class SyncDestination(ABC):
         """
         chosen = [spec.column(c) for c in columns] if columns else list(spec.columns)
         definitions = ", ".join(f"{self.quote(c.name)} {self.work_column_type(c)}" for c in chosen)
+        self.claim_work_table(schema, name)
         self.execute(f"DROP TABLE IF EXISTS {self.table(schema, name)}")
         self.execute(f"CREATE TABLE {self.table(schema, name)} ({definitions})")
 
@@ -497,6 +602,7 @@ class SyncDestination(ABC):
         """
         self.execute(f"DROP TABLE IF EXISTS {self.table(schema, target)}")
         self.execute(f"ALTER TABLE {self.table(schema, stage)} RENAME TO {self.quote(target)}")
+        self.release_work_table(schema, stage)
         if spec.primary_key and self.declares_primary_key:
             self.execute(
                 f"ALTER TABLE {self.table(schema, target)} ADD PRIMARY KEY ({column_list(spec.primary_key)})"
@@ -544,7 +650,9 @@ class SyncDestination(ABC):
         :param schema: the destination schema.
         :param name: the table.
         """
+        self.claim_work_table(schema, name)
         self.execute(f"DROP TABLE IF EXISTS {self.table(schema, name)}")
+        self.release_work_table(schema, name)
 
 
 def _approximate_size(row: tuple[Any, ...]) -> int:

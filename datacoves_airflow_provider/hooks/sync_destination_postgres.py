@@ -9,6 +9,7 @@ uses Redshift's types (``SUPER`` for JSON, ``VARBYTE`` for binary, ``VARCHAR(655
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,21 @@ class PostgresDestination(SyncDestination):
         connection: Any = hook.get_conn()
         connection.autocommit = False
         return connection
+
+    def ensure_schema(self, schema: str) -> None:
+        """Take the schema's sync lock, then create the schema and the state table if missing.
+
+        The lock (a transaction-level advisory lock, released when the sync commits or rolls back)
+        makes two syncs into one schema take turns: without it, two first syncs into a new schema
+        race on ``CREATE SCHEMA IF NOT EXISTS`` and one fails with a duplicate-key error.
+
+        :param schema: the destination schema.
+        """
+        key = int.from_bytes(
+            hashlib.sha256(f"datacoves-data-sync:{schema}".encode()).digest()[:8], "big", signed=True
+        )
+        self.query("SELECT pg_advisory_xact_lock(%s)", [key])
+        super().ensure_schema(schema)
 
     def column_type(self, column: ColumnSpec) -> str:
         """PostgreSQL's type for a column (JSON stays json or jsonb as at the source).

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
+from datacoves_airflow_provider.hooks.sync_destination import SyncDestination, SyncState
 from datacoves_airflow_provider.hooks.sync_tables import (
     ColumnKind,
     ColumnSpec,
@@ -137,6 +137,7 @@ class SnowflakeDestination(SyncDestination):
         typed = stage_table_name(spec.name, "typed")
         definitions = ", ".join(f"{self.quote(c.name)} {self.column_type(c)}" for c in spec.columns)
         key = f", PRIMARY KEY ({column_list(spec.primary_key)})" if spec.primary_key else ""
+        self.claim_work_table(schema, typed)
         self.execute(f"DROP TABLE IF EXISTS {self.table(schema, typed)}")
         self.execute(f"CREATE TABLE {self.table(schema, typed)} ({definitions}{key})")
         self.execute(
@@ -161,7 +162,11 @@ class SnowflakeDestination(SyncDestination):
             self.execute(f"ALTER TABLE {self.table(schema, target)} SWAP WITH {self.table(schema, typed)}")
             self.drop(schema, typed)
         else:
+            # the table is the sync's from the moment it exists: its state row comes first (this
+            # DDL commits on its own, and the sync may die before its final transaction)
+            self.write_state(schema, SyncState(target, None, 0, ""))
             self.execute(f"ALTER TABLE {self.table(schema, typed)} RENAME TO {self.table(schema, target)}")
+            self.release_work_table(schema, typed)
         self.drop(schema, stage)
         self._rebuilt.add(target)
 

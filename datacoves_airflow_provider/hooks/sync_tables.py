@@ -8,6 +8,7 @@ destination turns that spec into its own DDL and SQL.
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,15 +48,19 @@ INCREMENTAL_CURSORS: dict[str, tuple[str, ...]] = {
 
 
 #: Columns that hold credentials; they are never copied (the destination column is NULL), even when
-#: the table is asked for by name: connection passwords and extras, variable values, password
-#: hashes, web sessions and trigger arguments (which may carry connection secrets).
+#: the table is asked for by name: connection passwords and extras (also those of the connection
+#: tests Airflow 3 queues, and their request tokens), variable values, password hashes and
+#: self-registration tokens, web sessions, and the arguments of triggers and callbacks (which may
+#: carry connection secrets).
 REDACTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "connection": ("password", "extra"),
+    "connection_test_request": ("password", "extra", "token"),
     "variable": ("val",),
     "ab_user": ("password",),
-    "ab_register_user": ("password",),
+    "ab_register_user": ("password", "registration_hash"),
     "session": ("data",),
     "trigger": ("kwargs", "encrypted_kwargs"),
+    "callback": ("data",),
 }
 
 
@@ -147,13 +152,24 @@ class TableSpec:
         raise KeyError(name)
 
 
+#: The longest identifier every destination accepts (PostgreSQL's limit).
+_MAX_IDENTIFIER = 63
+
+
 def stage_table_name(table: str, purpose: str = "stage") -> str:
-    """The name of the work table a sync loads before it touches ``table``.
+    """The name of the work table a sync loads before it touches ``table``: ``_dcsync_<purpose>__<table>``,
+    or, when that is longer than 63 characters, its first characters and a hash of the whole table
+    name (two long names sharing a prefix get different work tables).
 
     :param table: the destination table.
-    :param purpose: ``stage`` (rows to swap in or merge) or ``keys`` (the source's primary keys).
+    :param purpose: ``stage`` (rows to swap in or merge), ``keys`` (the source's primary keys) or
+        ``typed`` (Snowflake's typed copy).
     """
-    return f"_dcsync_{purpose}__{table}"[:63]
+    name = f"_dcsync_{purpose}__{table}"
+    if len(name) <= _MAX_IDENTIFIER:
+        return name
+    digest = hashlib.sha256(table.encode()).hexdigest()[:10]
+    return f"{name[: _MAX_IDENTIFIER - len(digest) - 1]}_{digest}"
 
 
 def quote_identifier(name: str, quote: str = '"') -> str:

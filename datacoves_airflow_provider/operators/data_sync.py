@@ -183,7 +183,9 @@ class DatacovesDataSyncOperator(BaseOperator):
         delivered as ``DATACOVES__<NAME>__*`` environment variables (Snowflake and Redshift).
     :param destination_schema: the schema the tables land in (created if missing); default
         ``airflow-{DATACOVES__ENVIRONMENT_SLUG}``. Templated.
-    :param tables: the tables to sync instead of the default set; ``[]`` syncs every table.
+    :param tables: the tables to sync instead of the default set; ``[]`` syncs every table except
+        those that may hold secrets (``xcom``, ``rendered_task_instance_fields``, ``log``, the state
+        stores), which are synced only when named.
     :param additional_tables: tables added to the set.
     :param full_refresh: copy every table in full this run, ignoring the incremental state.
     :param incremental_lookback: how far before the last cursor an incremental sync looks again,
@@ -191,6 +193,9 @@ class DatacovesDataSyncOperator(BaseOperator):
     :param source_connection_id: an Airflow connection (postgres, mysql or sqlite) to read Airflow's
         database through, instead of Airflow's own configuration; see docs/data-sync.md for the
         order on Airflow 3, which hides that configuration from tasks.
+    :param replace_unmanaged_tables: let the sync replace tables of the destination schema that it
+        did not create (a table named like a synced one, without a row in ``_datacoves_sync_state``);
+        by default such a table stops the sync before anything is written.
     :param kwargs: every other BaseOperator argument.
     """
 
@@ -209,6 +214,7 @@ class DatacovesDataSyncOperator(BaseOperator):
         full_refresh: bool = False,
         incremental_lookback: datetime.timedelta | float = DEFAULT_LOOKBACK,
         source_connection_id: str | None = None,
+        replace_unmanaged_tables: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -254,11 +260,14 @@ class DatacovesDataSyncOperator(BaseOperator):
                 f"Task {self.task_id!r}: destination_schema must be a non-empty schema name, got "
                 f"{destination_schema!r}; leave it out for the default airflow-<environment slug>"
             )
-        if not isinstance(full_refresh, bool):
-            raise TypeError(
-                f"Task {self.task_id!r}: full_refresh must be True or False, got "
-                f"{type(full_refresh).__name__} {full_refresh!r}"
-            )
+        for name, flag in (
+            ("full_refresh", full_refresh),
+            ("replace_unmanaged_tables", replace_unmanaged_tables),
+        ):
+            if not isinstance(flag, bool):
+                raise TypeError(
+                    f"Task {self.task_id!r}: {name} must be True or False, got {type(flag).__name__} {flag!r}"
+                )
         if isinstance(incremental_lookback, (int, float)) and not isinstance(incremental_lookback, bool):
             incremental_lookback = datetime.timedelta(seconds=incremental_lookback)
         if (
@@ -276,6 +285,7 @@ class DatacovesDataSyncOperator(BaseOperator):
         self.tables = tables
         self.additional_tables = additional_tables
         self.full_refresh = full_refresh
+        self.replace_unmanaged_tables = replace_unmanaged_tables
         self.incremental_lookback = incremental_lookback
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -301,6 +311,7 @@ class DatacovesDataSyncOperator(BaseOperator):
             full_refresh=self.full_refresh,
             lookback=self.incremental_lookback,
             logger=self.log,
+            replace_unmanaged_tables=self.replace_unmanaged_tables,
         )
         return sync.run().as_dict()
 

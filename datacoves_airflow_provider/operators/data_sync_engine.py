@@ -17,6 +17,11 @@ For each table, in one consistent snapshot of the source:
    allows it.
 
 A table whose columns changed (an Airflow upgrade) is refreshed in full with the new columns.
+
+The sync only ever replaces or drops tables it created: a table of the destination schema that has
+no row in ``_datacoves_sync_state`` (a user's own ``job`` table, say) stops the sync before anything
+is written, unless ``replace_unmanaged_tables`` allows it; a table with a work table's name that the
+sync did not create is never dropped.
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase, MetadataSnapshot
-from datacoves_airflow_provider.hooks.sync_destination import SyncDestination, SyncState
+from datacoves_airflow_provider.hooks.sync_destination import (
+    STATE_TABLE,
+    SyncDestination,
+    SyncState,
+    UnmanagedTableError,
+)
 from datacoves_airflow_provider.hooks.sync_tables import TableSpec, stage_table_name
 from datacoves_airflow_provider.operators.data_sync_tables import TableSelection
 
@@ -75,6 +85,7 @@ class SyncSummary:
     :param tables: one result per synced table.
     :param skipped: default tables this Airflow does not have.
     :param seconds: the whole sync's duration.
+    :param withheld: tables ``tables=[]`` left out because they may hold secrets.
     """
 
     destination: str
@@ -82,6 +93,7 @@ class SyncSummary:
     tables: list[TableResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    withheld: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (the XCom)."""
@@ -90,6 +102,7 @@ class SyncSummary:
             "schema": self.schema,
             "tables": [asdict(result) for result in self.tables],
             "skipped": list(self.skipped),
+            "withheld": list(self.withheld),
             "rows_copied": sum(r.rows_copied for r in self.tables),
             "bytes": sum(r.bytes for r in self.tables),
             "seconds": round(self.seconds, 3),
@@ -141,6 +154,7 @@ def format_summary(summary: SyncSummary) -> str:
         f"{len(summary.tables)} tables into {summary.destination} schema {summary.schema!r}: "
         f"{total:,} rows copied in {summary.seconds:.2f} s"
         + (f"; not on this Airflow, skipped: {', '.join(summary.skipped)}" if summary.skipped else "")
+        + (f"; may hold secrets, left out: {', '.join(summary.withheld)}" if summary.withheld else "")
     )
     return "\n".join(lines)
 
@@ -155,6 +169,8 @@ class DataSync:
     :param full_refresh: copy every table in full, ignoring the incremental state.
     :param lookback: how far before the last cursor an incremental sync looks again.
     :param logger: where progress goes (the task log; a stdlib or Airflow 3 structlog logger).
+    :param replace_unmanaged_tables: replace destination tables of the synced names that the sync
+        did not create (otherwise they stop the sync before anything is written).
     """
 
     def __init__(
@@ -166,6 +182,7 @@ class DataSync:
         full_refresh: bool = False,
         lookback: datetime.timedelta = DEFAULT_LOOKBACK,
         logger: logging.Logger | Any = None,
+        replace_unmanaged_tables: bool = False,
     ) -> None:
         self.source = source
         self.destination = destination
@@ -174,6 +191,8 @@ class DataSync:
         self.full_refresh = full_refresh
         self.lookback = lookback
         self.log = logger or log
+        self.replace_unmanaged_tables = replace_unmanaged_tables
+        self._unmanaged: set[str] = set()
 
     def run(self) -> SyncSummary:
         """Sync; return the summary. Raises (leaving the destination as it was) on any failure."""
@@ -183,6 +202,13 @@ class DataSync:
         )
         with self.source.snapshot() as snapshot:
             names, summary.skipped = self.selection.resolve(snapshot.table_names())
+            summary.withheld = self.selection.withheld(snapshot.table_names())
+            if summary.withheld:
+                self.log.info(
+                    "Left out of tables=[] because they may hold secrets: %s (name them in "
+                    "additional_tables to sync them)",
+                    ", ".join(summary.withheld),
+                )
             if summary.skipped:
                 self.log.info(
                     "Not on this Airflow, skipped: %s (they are in the default table set)",
@@ -199,12 +225,40 @@ class DataSync:
             with self.destination.session() as destination:
                 destination.ensure_schema(self.schema)
                 states = destination.read_state(self.schema)
+                self._check_managed(destination, specs, states)
                 pending = [self._load(snapshot, destination, spec, states.get(spec.name)) for spec in specs]
                 self._apply(destination, pending)
                 summary.tables = [p.result for p in pending]
         summary.seconds = time.monotonic() - started
         self.log.info("Data sync done.\n%s", format_summary(summary))
         return summary
+
+    def _check_managed(
+        self, destination: SyncDestination, specs: list[TableSpec], states: dict[str, SyncState]
+    ) -> None:
+        """Stop (before anything is written) if a table to sync exists without our sync state."""
+        self._unmanaged = {
+            spec.name
+            for spec in specs
+            if spec.name not in states and destination.table_exists(self.schema, spec.name)
+        }
+        if not self._unmanaged:
+            return
+        names = ", ".join(repr(name) for name in sorted(self._unmanaged))
+        if not self.replace_unmanaged_tables:
+            raise UnmanagedTableError(
+                f"Schema {self.schema!r} of the {destination.label} destination (connection "
+                f"{destination.connection_id!r}) already has table(s) {names}, which the data sync did "
+                f"not create (no row in {STATE_TABLE}), and it never replaces a table it did not "
+                "create. Sync into a schema of its own (destination_schema=...), rename or drop those "
+                "tables yourself, or pass replace_unmanaged_tables=True to let the sync replace them"
+            )
+        self.log.warning(
+            "Replacing table(s) %s of schema %r, which the data sync did not create "
+            "(replace_unmanaged_tables=True)",
+            names,
+            self.schema,
+        )
 
     # -- load phase ----------------------------------------------------------------------------
 
@@ -231,6 +285,8 @@ class DataSync:
     def _mode(
         self, destination: SyncDestination, spec: TableSpec, state: SyncState | None
     ) -> tuple[str, str]:
+        if spec.name in self._unmanaged:
+            return "full", "replacing a table the sync did not create"
         if self.full_refresh:
             return "full", "full_refresh=True"
         if not spec.incremental:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datacoves_airflow_provider.hooks.airflow_metadata_db import ARCHIVE_TABLE_PREFIX
 from datacoves_airflow_provider.hooks.sync_tables import IDENTIFIER_PATTERN
 
-__all__ = ["DEFAULT_TABLES", "MissingTablesError", "TableSelection"]
+__all__ = ["DEFAULT_TABLES", "SECRET_BEARING_TABLES", "MissingTablesError", "TableSelection"]
 
 #: The tables synced when ``tables`` is not given (Datacoves' documented default set).
 DEFAULT_TABLES: tuple[str, ...] = (
@@ -28,6 +28,20 @@ DEFAULT_TABLES: tuple[str, ...] = (
     "job",
     "task_fail",
     "task_instance",
+)
+
+
+#: Tables ``tables=[]`` (every table) leaves out, because what tasks and commands put in them may
+#: be secret: XCom values, rendered template fields (a templated password, a Kubernetes pod spec),
+#: the values tasks and assets store in Airflow 3's state stores, and the ``log`` table (the
+#: arguments of CLI commands, e.g. ``airflow variables set KEY VALUE``). They are synced only when
+#: named in ``tables`` or ``additional_tables``.
+SECRET_BEARING_TABLES: tuple[str, ...] = (
+    "asset_state_store",
+    "log",
+    "rendered_task_instance_fields",
+    "task_state_store",
+    "xcom",
 )
 
 
@@ -96,7 +110,11 @@ class TableSelection:
             skipped = [t for t in DEFAULT_TABLES if t not in existing]
             required: tuple[str, ...] = ()
         elif not self.tables:
-            wanted = sorted(t for t in existing if not t.startswith(ARCHIVE_TABLE_PREFIX))
+            wanted = sorted(
+                t
+                for t in existing
+                if not t.startswith(ARCHIVE_TABLE_PREFIX) and t not in SECRET_BEARING_TABLES
+            )
             skipped, required = [], ()
         else:
             wanted, skipped, required = list(self.tables), [], self.tables
@@ -112,3 +130,13 @@ class TableSelection:
             if table not in wanted:
                 wanted.append(table)
         return wanted, skipped
+
+    def withheld(self, existing: set[str]) -> list[str]:
+        """The tables ``tables=[]`` leaves out because they may hold secrets (and that were not
+        named in ``additional_tables``); empty for any other selection.
+
+        :param existing: the tables of the metadata database.
+        """
+        if self.tables != ():
+            return []
+        return [t for t in SECRET_BEARING_TABLES if t in existing and t not in self.additional_tables]
