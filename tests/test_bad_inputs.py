@@ -253,6 +253,8 @@ CATALOGUE: list[Row] = [
     Row("decorator", "teams-timeout-text", lambda c: MSTeamsNotifier(timeout="fast"), ValueError, "timeout must be a number of seconds > 0 (e.g. timeout=30), got 'fast'"),
     Row("decorator", "slack-retries-negative", lambda c: SlackNotifier(retries=-1), ValueError, "retries must be a whole number >= 0 (e.g. retries=3), got -1"),
     Row("decorator", "teams-theme_color", lambda c: MSTeamsNotifier(theme_color="blurple"), ValueError, "theme_color='blurple' is not a colour: use an Adaptive Card colour name"),
+    Row("decorator", "dbt-overrides-secret-list", lambda c: parse_dag("datacoves_dbt", connection_id="main", overrides={"password": ["hunter2"]}), TypeError, "overrides['password'] must be a single value, got list (value not shown: a secret field)"),
+    Row("decorator", "dbt-overrides-rendered-text", lambda c: DatacovesDbtOperator(task_id="t", bash_command="dbt ls", connection_id="main", overrides="{{ params.o }}").render_template_fields({"params": {"o": "password=hunter2"}}), AirflowException, "Task 't': overrides rendered to text (16 characters, not shown: it may hold a secret) that is neither a JSON object nor a Python dict"),
     # env values, read when the task runs
     Row("env", "REPO_PATH-unset", lambda c: run_bash(), MissingEnvironmentError, "DATACOVES__REPO_PATH is not set"),
     Row("env", "REPO_PATH-missing-folder", lambda c: (c.env(DATACOVES__REPO_PATH=str(c.tmp / "no_repo")), run_bash()), StagingError, "set DATACOVES__REPO_PATH to your repository checkout"),
