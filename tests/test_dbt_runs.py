@@ -315,9 +315,10 @@ def test_templated_overrides_reach_dbt(overrides_run):
     assert result.states == {
         "classic_templated": "success",
         "decorated_templated": "success",
+        "mapped_templated": "success",
         "bad_rendered": "failed",
     }, result.output[-6000:]
-    for name in ("classic_templated", "decorated_templated"):
+    for name in ("classic_templated", "decorated_templated", "mapped_templated"):
         profile = json.loads(read(evidence, f"{name}_profiles.yml").split("\n", 1)[1])
         output = profile["default"]["outputs"]["default"]
         assert output["schema"] == UNICODE_SCHEMA  # written as UTF-8, not as \ud83d escapes
@@ -334,7 +335,7 @@ def test_templated_overrides_are_masked_in_rendered_fields_and_xcom(overrides_ru
         line for line in dump.splitlines() if line.startswith('INSERT INTO "rendered_task_instance_fields"')
     ]
     masked = [row for row in rows if '"overrides": {"password": "***", "schema": "masked_' in row]
-    assert len(masked) == 2, rows  # the classic operator's and the decorated task's
+    assert len(masked) == 3, rows  # the classic operator's, the decorated and the mapped task's
     for secret in (OVERRIDE_PASSWORD, BAD_OVERRIDE_PASSWORD, PG_PASSWORD):
         assert_not_stored(dump, secret)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -175,19 +175,33 @@ class DatacovesDbtOperator(DatacovesBashOperator):
 
     # -- running -------------------------------------------------------------------------------
 
-    def render_template_fields(self, context: Context, jinja_env: jinja2.Environment | None = None) -> None:
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
         """Render the templated fields, then read ``overrides`` back into a dict and give its secret
         fields (``password``, ``token``, ``private_key``...) to the secrets masker at once: Airflow
-        stores the rendered fields right after this (and XComs and logs come later), so they show
+        stores the rendered fields right after rendering (XComs and logs come later), so they show
         ``***``. A ``"{{ var.value.dbt_overrides }}"`` template renders text, which Airflow's
         masker cannot read key by key.
 
+        This is the step both lines' ``render_template_fields`` and their mapped tasks (which
+        render on the unmapped operator through it) go through, with the same signature.
+
+        :param parent: the object whose fields are rendered (this operator, or a nested object).
+        :param template_fields: the names of the fields.
         :param context: the task context.
-        :param jinja_env: the Jinja environment to render with.
+        :param jinja_env: the Jinja environment.
+        :param seen_oids: objects already rendered.
         """
-        super().render_template_fields(context, jinja_env)
-        self.overrides = self.rendered_overrides()
-        mask_secret_fields(self.overrides)
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+        if parent is self and "overrides" in template_fields:
+            self.overrides = self.rendered_overrides()
+            mask_secret_fields(self.overrides)
 
     def run_in_repository(self, staged: StagedRepository, context: Context) -> Any:
         env = self.build_env(staged, context)

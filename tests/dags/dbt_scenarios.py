@@ -151,6 +151,13 @@ def dbt_overrides_masked():
     def decorated_templated() -> str:
         return command("decorated_templated")
 
+    DatacovesDbtOperator.partial(
+        task_id="mapped_templated",
+        connection_id="pg_main",
+        project_dir="transform",
+        overrides="{{ var.value.dbt_overrides }}",
+    ).expand(bash_command=[command("mapped_templated")])
+
     DatacovesDbtOperator(
         task_id="bad_rendered",
         connection_id="pg_main",
