@@ -550,6 +550,10 @@ def test_overrides_text_that_is_not_a_dict_is_not_quoted():
         parse_overrides_text(f"password={PASSWORD}")
     assert str(raised.value).startswith("overrides rendered to text (27 characters, not shown")
     assert PASSWORD not in str(raised.value)
+    for text in (f"{{['{PASSWORD}']: 1}}", "[" * 100_000):  # unhashable key; nested too deep
+        with pytest.raises(DbtProfileError) as raised:
+            parse_overrides_text(text)
+        assert PASSWORD not in str(raised.value)
 
 
 @pytest.mark.parametrize(

@@ -474,11 +474,11 @@ def parse_overrides_text(text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise DbtProfileError(
             f"overrides rendered to text ({len(text)} characters, not shown: it may hold a secret) that "
             "is neither a JSON object nor a Python dict; make the template render a dict of profile "
