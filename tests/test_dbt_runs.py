@@ -329,8 +329,16 @@ def test_templated_overrides_reach_dbt(overrides_run):
 def test_templated_overrides_are_masked_in_rendered_fields_and_xcom(overrides_run, airflow_home):
     """The rendered overrides (JSON text from a variable) reach the rendered-fields table with the
     password masked, and the XCom (the command's last line, which prints it) shows ``***``."""
+    import sqlite3
+
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        xcoms = db.execute(
+            "select task_id, value from xcom where dag_id = 'dbt_overrides_masked' and key = 'return_value'"
+        ).fetchall()
+    values = {task_id: bytes(v).decode() if isinstance(v, bytes) else str(v) for task_id, v in xcoms}
+    assert set(values) == {"classic_templated", "decorated_templated", "mapped_templated"}, values
+    assert all("last line quotes the password: ***" in value for value in values.values()), values
     dump = airflow_db_dump(airflow_home)
-    assert "rendered_task_instance_fields" in dump and "last line quotes the password: ***" in dump
     rows = [
         line for line in dump.splitlines() if line.startswith('INSERT INTO "rendered_task_instance_fields"')
     ]
