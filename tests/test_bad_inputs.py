@@ -283,6 +283,8 @@ CATALOGUE: list[Row] = [
     Row("decorator", "dbt-project_dir-nul", lambda c: DatacovesDbtOperator(task_id="t", bash_command="dbt ls", project_dir="transform\x00"), ValueError, "Task 't': project_dir contains a NUL byte"),
     Row("decorator", "bash-share-nul", lambda c: parse_dag("datacoves_bash", staging={"share": ["data/\0raw"]}), ValueError, "StagingPolicy.share pattern 'data/\\x00raw' contains a NUL character, which no file name can hold"),
     Row("decorator", "sync-replace_unmanaged-text", lambda c: parse_dag("datacoves_airflow_db_sync", db_type="duckdb", connection_id="duck", replace_unmanaged_tables="yes"), TypeError, "replace_unmanaged_tables must be True or False, got str 'yes'"),
+    Row("decorator", "dbt-overrides-secret-list", lambda c: parse_dag("datacoves_dbt", connection_id="main", overrides={"password": ["hunter2"]}), TypeError, "overrides['password'] must be a single value, got list (value not shown: a secret field)"),
+    Row("decorator", "dbt-overrides-rendered-text", lambda c: DatacovesDbtOperator(task_id="t", bash_command="dbt ls", connection_id="main", overrides="{{ params.o }}").render_template_fields({"params": {"o": "password=hunter2"}}), AirflowException, "Task 't': overrides rendered to text (16 characters, not shown: it may hold a secret) that is neither a JSON object nor a Python dict"),
     # env values, read when the task runs
     Row("env", "REPO_PATH-unset", lambda c: run_bash(), MissingEnvironmentError, "DATACOVES__REPO_PATH is not set"),
     Row("env", "REPO_PATH-missing-folder", lambda c: (c.env(DATACOVES__REPO_PATH=str(c.tmp / "no_repo")), run_bash()), StagingError, "set DATACOVES__REPO_PATH to your repository checkout"),

@@ -269,6 +269,20 @@ CASES: dict[str, Case] = {
         {"host": "adb-123.azuredatabricks.net", "token": TOKEN},
         [TOKEN],
     ),
+    "postgres-unicode": Case(  # written as UTF-8: JSON's \ud83d escapes for an emoji break YAML
+        postgres(
+            password="Pw-é🚀-secret-1",
+            login="usér🚀",
+            extra={"schema": "analytics_é😀", "role": "r\u2028ôle\x85"},
+        ),
+        {
+            "user": "usér🚀",
+            "schema": "analytics_é😀",
+            "role": "r\u2028ôle\x85",
+            "password": "Pw-é🚀-secret-1",
+        },
+        ["Pw-é🚀-secret-1"],
+    ),
     "duckdb-path": Case(
         {"conn_type": "duckdb", "host": "/data/warehouse.duckdb"},
         {"path": "/data/warehouse.duckdb", "schema": "main"},
@@ -405,6 +419,31 @@ def test_secret_names_follow_the_field_path(written):
     assert written["postgres-literal-braces"].env["DATACOVES_DBT_SCHEMA"] == "odd{{name}}"
 
 
+def test_profile_is_utf8_with_characters_as_they_are(written):
+    raw = (written["postgres-unicode"].folder / "profiles.yml").read_bytes()
+    assert "usér🚀".encode() in raw and b"\\ud83d" not in raw
+    assert b"\\u2028" in raw and b"\\u0085" in raw  # a YAML reader would take these as line breaks
+
+
+def test_repr_of_a_written_profile_hides_its_secrets(written):
+    profile = written["postgres"]
+    assert profile.env["DBT_ENV_SECRET_DATACOVES_PASSWORD"] == PASSWORD
+    for text in (repr(profile), str(profile), f"{profile!r}", repr([profile])):
+        assert PASSWORD not in text
+        assert "'DBT_ENV_SECRET_DATACOVES_PASSWORD': '***'" in text and "adapter_type='postgres'" in text
+    key = written["snowflake-key-encrypted"]
+    assert all(
+        part not in repr(key) for secret in (ENCRYPTED_PEM, PASSPHRASE) for part in secret_parts(secret)
+    )
+
+
+def test_repr_of_connection_fields_hides_the_extras():
+    from datacoves_airflow_provider.operators.dbt_profiles import _Fields
+
+    fields = _Fields(CASES["bigquery-keyfile-json-string"].connection("gcp"), "google_cloud_platform")
+    assert KEY_ID not in repr(fields) and "extras=<hidden>" in repr(fields)
+
+
 def test_overrides_are_applied_last():
     case = CASES["snowflake-overrides"]
     target = build_target(case.connection("sf"), case.overrides)
@@ -474,6 +513,16 @@ REJECTED = {
     "threads-x": ({"threads": "x"}, ValueError, POSITIVE_INT),
     "threads-true": ({"threads": True}, ValueError, POSITIVE_INT),
     "type": ({"type": "postgres"}, ValueError, "overrides cannot change the adapter 'type'"),
+    "secret-list": (
+        {"password": [PASSWORD]},
+        TypeError,
+        "overrides['password'] must be a single value, got list (value not shown: a secret field)",
+    ),
+    "secret-set": (
+        {"keyfile_json": {"private_key": {PASSWORD}}},
+        TypeError,
+        "overrides['keyfile_json']['private_key'] is a set (value not shown: a secret field)",
+    ),
 }
 
 
@@ -482,6 +531,29 @@ def test_check_overrides_rejects(overrides, error, message):
     with pytest.raises(error) as raised:
         check_overrides(overrides, task_id="build")
     assert str(raised.value).startswith(f"Task 'build': {message}"), str(raised.value)
+
+
+@pytest.mark.parametrize("overrides", REJECTED)
+def test_check_overrides_never_quotes_a_secret(overrides):
+    with pytest.raises((TypeError, ValueError)) as raised:
+        check_overrides(REJECTED[overrides][0], task_id="build")
+    assert PASSWORD not in str(raised.value)
+
+
+def test_overrides_text_that_is_not_a_dict_is_not_quoted():
+    from datacoves_airflow_provider.operators.dbt_profiles import parse_overrides_text
+
+    assert parse_overrides_text(' {"threads": 2} ') == {"threads": 2}
+    assert parse_overrides_text("{'threads': 2}") == {"threads": 2}  # a dict's repr
+    assert parse_overrides_text("  ") is None
+    with pytest.raises(DbtProfileError) as raised:
+        parse_overrides_text(f"password={PASSWORD}")
+    assert str(raised.value).startswith("overrides rendered to text (27 characters, not shown")
+    assert PASSWORD not in str(raised.value)
+    for text in (f"{{['{PASSWORD}']: 1}}", "[" * 100_000):  # unhashable key; nested too deep
+        with pytest.raises(DbtProfileError) as raised:
+            parse_overrides_text(text)
+        assert PASSWORD not in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -523,3 +595,13 @@ def test_secrets_are_given_to_the_masker(tmp_path):
     for secret in (password, passphrase, key_line):
         assert redact(secret) == "***"
         assert redact(f"dbt said: {secret}!") == "dbt said: ***!"
+
+
+def test_secret_fields_of_overrides_are_given_to_the_masker():
+    """What the dbt operator does with ``overrides`` as soon as they are rendered."""
+    from datacoves_airflow_provider.compat import redact
+    from datacoves_airflow_provider.operators.dbt_profiles import mask_secret_fields
+
+    password, token, schema = ("Fresh-" + os.urandom(8).hex() for _ in range(3))
+    mask_secret_fields({"password": password, "keyfile_json": {"refresh_token": token}, "schema": schema})
+    assert (redact(password), redact(token), redact(schema)) == ("***", "***", schema)

@@ -271,3 +271,87 @@ def test_bad_input_fails_with_clear_messages(airflow_home, demo_repo, dbt_venv, 
     ]
     for message in expected:
         assert message in result.output, message
+
+
+# -- templated overrides: masked where Airflow stores them ----------------------------------------
+
+OVERRIDE_PASSWORD = "Ovr-Secret-4e1b9d27"
+BAD_OVERRIDE_PASSWORD = "Bad-Secret-7c30a5f1"
+UNICODE_SCHEMA = "masked_é😀"
+
+
+def airflow_db_dump(home: Path) -> str:
+    """Every row of the Airflow database as SQL text (blobs, such as Airflow 2's XComs, in hex)."""
+    import sqlite3
+
+    with sqlite3.connect(home / "airflow.db") as db:
+        return "\n".join(db.iterdump())
+
+
+def assert_not_stored(dump: str, secret: str) -> None:
+    assert secret not in dump
+    assert secret.encode().hex().upper() not in dump.upper()
+
+
+@pytest.fixture(scope="module")
+def overrides_run(airflow_home, demo_repo, dbt_venv, pg_database, tmp_path_factory):
+    evidence = tmp_path_factory.mktemp("evidence")
+    result = run_dag(
+        airflow_home,
+        DAGS,
+        "dbt_overrides_masked",
+        EVIDENCE=str(evidence),
+        DATACOVES__REPO_PATH=str(demo_repo),
+        AIRFLOW_CONN_PG_MAIN=pg_conn(pg_database, schema="analytics"),
+        AIRFLOW_VAR_DBT_OVERRIDES=json.dumps({"password": OVERRIDE_PASSWORD, "schema": UNICODE_SCHEMA}),
+        AIRFLOW_VAR_DBT_BAD_OVERRIDES=f"password={BAD_OVERRIDE_PASSWORD}",
+        **dbt_env(dbt_venv),
+    )
+    return result, evidence
+
+
+def test_templated_overrides_reach_dbt(overrides_run):
+    result, evidence = overrides_run
+    assert result.states == {
+        "classic_templated": "success",
+        "decorated_templated": "success",
+        "mapped_templated": "success",
+        "bad_rendered": "failed",
+    }, result.output[-6000:]
+    for name in ("classic_templated", "decorated_templated", "mapped_templated"):
+        profile = json.loads(read(evidence, f"{name}_profiles.yml").split("\n", 1)[1])
+        output = profile["default"]["outputs"]["default"]
+        assert output["schema"] == UNICODE_SCHEMA  # written as UTF-8, not as \ud83d escapes
+        assert output["password"] == "{{ env_var('DBT_ENV_SECRET_DATACOVES_PASSWORD') }}"
+    assert f"schema: {UNICODE_SCHEMA}" in result.output  # dbt debug read it back
+
+
+def test_templated_overrides_are_masked_in_rendered_fields_and_xcom(overrides_run, airflow_home):
+    """The rendered overrides (JSON text from a variable) reach the rendered-fields table with the
+    password masked, and the XCom (the command's last line, which prints it) shows ``***``."""
+    import sqlite3
+
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        xcoms = db.execute(
+            "select task_id, value from xcom where dag_id = 'dbt_overrides_masked' and key = 'return_value'"
+        ).fetchall()
+    values = {task_id: bytes(v).decode() if isinstance(v, bytes) else str(v) for task_id, v in xcoms}
+    assert set(values) == {"classic_templated", "decorated_templated", "mapped_templated"}, values
+    assert all("last line quotes the password: ***" in value for value in values.values()), values
+    dump = airflow_db_dump(airflow_home)
+    rows = [
+        line for line in dump.splitlines() if line.startswith('INSERT INTO "rendered_task_instance_fields"')
+    ]
+    masked = [row for row in rows if '"overrides": {"password": "***", "schema": "masked_' in row]
+    assert len(masked) == 3, rows  # the classic operator's, the decorated and the mapped task's
+    for secret in (OVERRIDE_PASSWORD, BAD_OVERRIDE_PASSWORD, PG_PASSWORD):
+        assert_not_stored(dump, secret)
+
+
+def test_badly_rendered_overrides_error_names_the_parameter_not_the_value(overrides_run):
+    result, _ = overrides_run
+    assert (
+        "Task 'bad_rendered': overrides rendered to text (28 characters, not shown: it may hold a secret) "
+        "that is neither a JSON object nor a Python dict" in result.output
+    )
+    assert BAD_OVERRIDE_PASSWORD not in result.output

@@ -448,3 +448,51 @@ def airflow_env_for_unit(tmp_path: Path) -> dict[str, str]:
     from conftest import airflow_env
 
     return airflow_env(tmp_path)
+
+
+def test_rendered_texts_pass_through_the_secrets_masker(tmp_path):
+    """A secret the masker knows, in the exception a ``{{ exception }}`` template renders (message,
+    title, subtitle and button text), reaches neither a Teams card (Workflows and connector) nor a
+    Slack message: the recorded request bodies show ``***`` in its place."""
+    secret = "Masked-Secret-" + "5f0c2e9a71d4"
+    code = """
+import sys
+from datetime import datetime, timezone
+from airflow.models.dag import DAG
+from datacoves_airflow_provider.compat import mask_secret
+from notifiers.datacoves.ms_teams import MSTeamsNotifier
+from notifiers.datacoves.slack import SlackNotifier
+secret = sys.argv[1]
+mask_secret(secret)
+dag = DAG("leaky_dag", schedule=None, start_date=datetime(2024, 1, 1, tzinfo=timezone.utc))
+context = {
+    "dag": dag,
+    "run_id": "r1",
+    "reason": "task_failure",
+    "exception": RuntimeError(f"login failed with password {secret}"),
+}
+texts = {
+    "message": "Failed: {{ exception }}",
+    "title": "masked-{{ exception }}",
+    "subtitle": "{{ exception }}",
+    "button_text": "Open {{ exception }}",
+}
+for notifier in (
+    MSTeamsNotifier(connection_id="teams alerts", **texts),
+    MSTeamsNotifier(connection_id="TEAMS_CONNECTOR", **texts),
+    SlackNotifier(connection_id="slack", **texts),
+):
+    notifier(context)
+print("sent")
+"""
+    with webhook_recorder() as recorder:
+        env = {**airflow_env_for_unit(tmp_path), **connections(recorder.url)}
+        proc = subprocess.run(
+            [sys.executable, "-c", code, secret], env=env, capture_output=True, text=True, timeout=120
+        )
+        bodies = [req.body.decode("utf-8") for req in recorder.snapshot()]
+    assert proc.returncode == 0 and "sent" in proc.stdout, proc.stderr[-3000:]
+    assert len(bodies) == 3, bodies
+    for body in bodies:
+        assert secret not in body
+        assert "login failed with password ***" in body

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,7 +26,7 @@ from datacoves_airflow_provider.notifiers.alert_card import (
     parse_hex,
 )
 
-__all__ = ["AlertNotifier", "callback_context", "check_color"]
+__all__ = ["AlertNotifier", "callback_context", "check_color", "redacted_card"]
 
 
 def check_color(value: object, param: str) -> None:
@@ -120,18 +121,24 @@ class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
     def build_card(self, context: Mapping[str, Any]) -> AlertCard:
         """The card for ``context``, from this notifier's (already rendered) texts.
 
+        Every text goes through the secrets masker, before it is cut to length (so no part of a
+        secret survives at a cut) and again in the finished card: a template such as
+        ``{{ exception }}`` or ``{{ conn.x.password }}`` renders the secret itself, and a webhook
+        payload is not a log that Airflow masks.
+
         :param context: the callback context.
         """
-        return alert_card(
+        card = alert_card(
             context,
             event=self.event,
-            message=self.message,
-            title=self.title,
-            subtitle=self.subtitle,
+            message=_redacted(self.message),
+            title=_redacted(self.title),
+            subtitle=_redacted(self.subtitle),
             theme_color=self.theme_color,
-            button_text=self.button_text,
-            button_url=self.button_url,
+            button_text=_redacted(self.button_text),
+            button_url=_redacted(self.button_url),
         )
+        return redacted_card(card)
 
     def send(self, card: AlertCard) -> None:
         """Deliver ``card``; raise when it was not accepted.
@@ -214,6 +221,30 @@ def _describe(context: Mapping[str, Any]) -> str:
     if run_id:
         parts.append(f"run {run_id}")
     return ", ".join(parts)
+
+
+def _redacted(text: str | None) -> str | None:
+    """``text`` with every secret the masker knows replaced by ``***``."""
+    if not text:
+        return text
+    return str(compat.redact(str(text)))
+
+
+def redacted_card(card: AlertCard) -> AlertCard:
+    """A copy of ``card`` whose every text has passed through the secrets masker.
+
+    :param card: the alert.
+    """
+    return dataclasses.replace(
+        card,
+        title=_redacted(card.title) or "",
+        subtitle=_redacted(card.subtitle) or "",
+        message=_redacted(card.message) or "",
+        facts=[(str(_redacted(name)), str(_redacted(value))) for name, value in card.facts],
+        exception=_redacted(card.exception),
+        button_text=_redacted(card.button_text) or "",
+        button_url=_redacted(card.button_url),
+    )
 
 
 def _safe_error(err: BaseException) -> str:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -15,7 +14,10 @@ from datacoves_airflow_provider.operators.dbt_artifacts import ArtifactOptions, 
 from datacoves_airflow_provider.operators.dbt_profiles import (
     DEFAULT_PROFILE_NAME,
     DEFAULT_TARGET_NAME,
+    DbtProfileError,
     check_overrides,
+    mask_secret_fields,
+    parse_overrides_text,
     write_connection_profile,
 )
 from datacoves_airflow_provider.operators.dbt_run_results import (
@@ -25,6 +27,8 @@ from datacoves_airflow_provider.operators.dbt_run_results import (
 )
 
 if TYPE_CHECKING:
+    import jinja2
+
     from datacoves_airflow_provider.compat import Context
     from datacoves_airflow_provider.operators.repo_staging import StagedRepository
 
@@ -170,6 +174,34 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         self.run_dbt_deps = run_dbt_deps
 
     # -- running -------------------------------------------------------------------------------
+
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Iterable[str],
+        context: Context,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
+        """Render the templated fields, then read ``overrides`` back into a dict and give its secret
+        fields (``password``, ``token``, ``private_key``...) to the secrets masker at once: Airflow
+        stores the rendered fields right after rendering (XComs and logs come later), so they show
+        ``***``. A ``"{{ var.value.dbt_overrides }}"`` template renders text, which Airflow's
+        masker cannot read key by key.
+
+        This is the step both lines' ``render_template_fields`` and their mapped tasks (which
+        render on the unmapped operator through it) go through, with the same signature.
+
+        :param parent: the object whose fields are rendered (this operator, or a nested object).
+        :param template_fields: the names of the fields.
+        :param context: the task context.
+        :param jinja_env: the Jinja environment.
+        :param seen_oids: objects already rendered.
+        """
+        super()._do_render_template_fields(parent, template_fields, context, jinja_env, seen_oids)
+        if parent is self and "overrides" in template_fields:
+            self.overrides = self.rendered_overrides()
+            mask_secret_fields(self.overrides)
 
     def run_in_repository(self, staged: StagedRepository, context: Context) -> Any:
         env = self.build_env(staged, context)
@@ -340,21 +372,13 @@ class DatacovesDbtOperator(DatacovesBashOperator):
     def rendered_overrides(self) -> Any:
         """``overrides`` after rendering. A template renders to text unless the DAG renders native
         objects, so text is read back as JSON or a Python literal (``"{{ var.json.dbt_overrides }}"``
-        renders a dict's repr)."""
+        renders a dict's repr). The error for text that is neither never quotes it."""
         overrides = self.overrides
         if isinstance(overrides, str):
-            import ast
-
-            text = overrides.strip()
             try:
-                overrides = json.loads(text) if text else None
-            except ValueError:
-                try:
-                    overrides = ast.literal_eval(text)
-                except (ValueError, SyntaxError):
-                    raise AirflowException(
-                        f"overrides rendered to {text!r:.200}, which is not a dict of profile fields"
-                    ) from None
+                overrides = parse_overrides_text(overrides)
+            except DbtProfileError as exc:
+                raise AirflowException(f"Task {self.task_id!r}: {exc}") from None
         return overrides
 
     def _in_copy(self, staged: StagedRepository, path: str, name: str, *, hint: str = "") -> Path:

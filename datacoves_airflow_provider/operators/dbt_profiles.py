@@ -17,7 +17,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,8 @@ __all__ = [
     "WrittenProfile",
     "build_target",
     "check_overrides",
+    "mask_secret_fields",
+    "parse_overrides_text",
     "write_connection_profile",
     "write_profile",
 ]
@@ -74,7 +76,8 @@ class DbtProfileError(ValueError):
 
 @dataclass(frozen=True)
 class WrittenProfile:
-    """A temporary profile on disk.
+    """A temporary profile on disk. Its ``repr()`` names the variables of ``env`` but never shows
+    their values (they are the profile's secrets).
 
     :param folder: the folder with profiles.yml (give it to dbt as ``DBT_PROFILES_DIR``).
     :param adapter_type: the dbt adapter, e.g. ``snowflake``.
@@ -83,7 +86,14 @@ class WrittenProfile:
 
     folder: Path
     adapter_type: str
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)
+
+    def __repr__(self) -> str:
+        hidden = ", ".join(f"{name!r}: '***'" for name in self.env)
+        return (
+            f"WrittenProfile(folder={str(self.folder)!r}, adapter_type={self.adapter_type!r}, "
+            f"env={{{hidden}}})"
+        )
 
 
 # -- reading connections ------------------------------------------------------------------------
@@ -116,6 +126,9 @@ class _Fields:
 
     def error(self, message: str) -> DbtProfileError:
         return DbtProfileError(f"Connection {self.conn_id!r} ({self.conn_type}): {message}")
+
+    def __repr__(self) -> str:  # the extras hold keys and passwords: never show them
+        return f"_Fields(conn_id={self.conn_id!r}, conn_type={self.conn_type!r}, extras=<hidden>)"
 
 
 def _flag(value: Any) -> bool:
@@ -426,6 +439,75 @@ def _mask(secret: str) -> None:
             mask_secret(line.strip())
 
 
+def mask_secret_fields(value: Any, path: tuple[str, ...] = ()) -> None:
+    """Register every string under a secret field name (:data:`SECRET_FIELDS`, at any depth) of
+    ``value`` with Airflow's secrets masker, as :func:`write_profile` does when it writes them.
+
+    The dbt operator calls it on ``overrides`` the moment they are rendered, so the rendered
+    template fields Airflow stores, the task log and the XCom show ``***`` in their place.
+
+    :param value: profile fields (a dict, possibly nested), e.g. rendered ``overrides``.
+    :param path: the keys leading to ``value`` (for recursion).
+    """
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            mask_secret_fields(item, (*path, str(key)))
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            mask_secret_fields(item, path)
+    elif isinstance(value, str) and value and path and path[-1] in SECRET_FIELDS:
+        _mask(value)
+
+
+def parse_overrides_text(text: str) -> Any:
+    """``overrides`` that a template rendered to text, read back as JSON or a Python literal
+    (``"{{ var.json.dbt_overrides }}"`` renders a dict's repr); None for empty text.
+
+    The error never quotes the text: it may hold a password.
+
+    :param text: the rendered text.
+    """
+    import ast
+
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise DbtProfileError(
+            f"overrides rendered to text ({len(text)} characters, not shown: it may hold a secret) that "
+            "is neither a JSON object nor a Python dict; make the template render a dict of profile "
+            'fields, e.g. overrides="{{ var.value.dbt_overrides }}" with the variable holding '
+            '{"warehouse": "big_wh"}'
+        ) from None
+
+
+#: Characters a YAML reader rejects, or reads as a line break, inside a double-quoted scalar;
+#: everything else (accents, emoji) is written as it is.
+_YAML_UNSAFE = re.compile(
+    r"[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]"
+)
+
+
+def _yaml_escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def profile_document(profiles: Mapping[str, Any]) -> str:
+    """``profiles`` as YAML: JSON (which is YAML, so no value can be misread as another type), in
+    UTF-8 with non-ASCII characters as they are. JSON's ``\\ud83d\\ude80`` escapes for an emoji
+    would break dbt: YAML has no surrogate pairs.
+
+    :param profiles: the profiles.yml content.
+    """
+    return _YAML_UNSAFE.sub(_yaml_escape, json.dumps(profiles, indent=2, ensure_ascii=False))
+
+
 def write_profile(
     target: Mapping[str, Any], *, folder: Path, profile_names: Sequence[str], target_name: str
 ) -> WrittenProfile:
@@ -446,10 +528,9 @@ def write_profile(
     os.chmod(folder, 0o700)
     path = folder / "profiles.yml"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        # JSON is YAML: no YAML library needed, and no value can be misread as another type.
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write("# Written by datacoves-airflow-provider for one task; removed with it.\n")
-        handle.write(json.dumps(profiles, indent=2) + "\n")
+        handle.write(profile_document(profiles) + "\n")
     return WrittenProfile(folder=folder, adapter_type=str(target.get("type")), env=env)
 
 
@@ -491,24 +572,29 @@ def _is_template(value: object) -> bool:
     return isinstance(value, str) and bool(_JINJA.search(value))
 
 
-def _check_value(value: object, where: str, owner: str) -> None:
+def _shown(value: object, secret: bool) -> str:
+    """``value`` for an error message: its repr, cut short; never under a secret field."""
+    return "value not shown: a secret field" if secret else f"{value!r:.80}"
+
+
+def _check_value(value: object, where: str, owner: str, secret: bool) -> None:
     if value is None:
         raise ValueError(f"{owner}{where} is None; give it a value or leave the key out")
     if isinstance(value, (str, int, float, bool)):
         return
     if isinstance(value, list):
         for i, item in enumerate(value):
-            _check_value(item, f"{where}[{i}]", owner)
+            _check_value(item, f"{where}[{i}]", owner, secret)
         return
     if isinstance(value, dict):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(f"{owner}{where} has a non-string key {key!r}")
-            _check_value(item, f"{where}[{key!r}]", owner)
+            _check_value(item, f"{where}[{key!r}]", owner, secret or key in SECRET_FIELDS)
         return
     raise TypeError(
-        f"{owner}{where} is a {type(value).__name__} ({value!r:.80}); profile values must be strings, "
-        "numbers, booleans, or lists/dicts of them"
+        f"{owner}{where} is a {type(value).__name__} ({_shown(value, secret)}); profile values must be "
+        "strings, numbers, booleans, or lists/dicts of them"
     )
 
 
@@ -533,10 +619,12 @@ def check_overrides(overrides: object, *, task_id: str | None) -> None:
             raise ValueError(
                 f"{owner} cannot change the adapter 'type'; use a connection of the type you want"
             )
-        _check_value(value, f"[{key!r}]", owner)
+        secret = key in SECRET_FIELDS
+        _check_value(value, f"[{key!r}]", owner, secret)
         if key in _SCALAR_FIELDS and isinstance(value, (list, dict)):
             raise TypeError(
-                f"{owner}[{key!r}] must be a single value, got {type(value).__name__} {value!r:.80}"
+                f"{owner}[{key!r}] must be a single value, "
+                f"got {type(value).__name__} ({_shown(value, secret)})"
             )
         if key == "threads" and not _is_template(value):
             ok = (isinstance(value, int) and not isinstance(value, bool) and value > 0) or (

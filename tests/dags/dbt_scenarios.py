@@ -127,7 +127,50 @@ def dbt_bad_input():
     returns_a_list()
 
 
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"], default_args=DEFAULTS)
+def dbt_overrides_masked():
+    # overrides from a variable whose name the masker does not know: the template renders JSON text
+    # holding a password (and a schema with an accent and an emoji, which dbt must read back)
+    def command(name: str) -> str:
+        return (
+            f"{INSPECT.format(name=name)} && dbt debug && "
+            'echo "last line quotes the password: $DBT_ENV_SECRET_DATACOVES_PASSWORD"'
+        )
+
+    DatacovesDbtOperator(
+        task_id="classic_templated",
+        connection_id="pg_main",
+        project_dir="transform",
+        overrides="{{ var.value.dbt_overrides }}",
+        bash_command=command("classic_templated"),
+    )
+
+    @task.datacoves_dbt(
+        connection_id="pg_main", project_dir="transform", overrides="{{ var.value.dbt_overrides }}"
+    )
+    def decorated_templated() -> str:
+        return command("decorated_templated")
+
+    DatacovesDbtOperator.partial(
+        task_id="mapped_templated",
+        connection_id="pg_main",
+        project_dir="transform",
+        overrides="{{ var.value.dbt_overrides }}",
+    ).expand(bash_command=[command("mapped_templated")])
+
+    DatacovesDbtOperator(
+        task_id="bad_rendered",
+        connection_id="pg_main",
+        project_dir="transform",
+        overrides="{{ var.value.dbt_bad_overrides }}",
+        bash_command="dbt debug",
+    )
+
+    decorated_templated()
+
+
 dbt_duckdb()
 dbt_postgres()
 dbt_env_vars()
 dbt_bad_input()
+dbt_overrides_masked()
