@@ -2,9 +2,11 @@
 
 Same arguments, same card content and "View Log" button, so a team switches channel by changing
 one import (``notifiers.datacoves.ms_teams`` -> ``notifiers.datacoves.slack``) and the connection
-id. Sent through the Slack provider's ``SlackWebhookHook`` (a Slack Incoming Webhook connection:
-``password`` holds the token ``T000/B000/XXX`` with ``host`` the endpoint, default
-``hooks.slack.com/services``, or ``password`` holds the whole webhook URL).
+id. The webhook is read through the Slack provider's ``SlackWebhookHook`` (a Slack Incoming Webhook
+connection: ``password`` holds the token ``T000/B000/XXX`` with ``host`` the endpoint, default
+``hooks.slack.com/services``, or ``password`` holds the whole webhook URL) and the message posted
+through this provider's bounded session (:mod:`~datacoves_airflow_provider.hooks.http_session`:
+a total deadline, ``Retry-After`` capped, the answer's size capped).
 """
 
 from __future__ import annotations
@@ -150,7 +152,7 @@ class SlackNotifier(AlertNotifier):
         )
 
     def send(self, card: AlertCard) -> None:
-        """Post ``card`` through ``SlackWebhookHook``'s client.
+        """Post ``card`` to the webhook ``SlackWebhookHook`` reads from the connection.
 
         :param card: the alert.
         :raises SlackWebhookError: the connection has no token, or Slack answered other than 200.

@@ -18,7 +18,12 @@ in the documented order, and Airflow's own environment variables and metastore f
    same names in ``backend_kwargs``).
 3. Airflow's environment variables (``AIRFLOW_VAR_*``, ``AIRFLOW_CONN_*``) and metastore.
 
-**When the Datacoves API is down**, a ``datacoves-`` name raises instead of answering "not found":
+Every value served is registered with the secrets masker, with its parts: every leaf of a
+Datacoves document whatever its key, and every line of a multi-line value (see
+:func:`mask_secret_parts`).
+
+**When the Datacoves API is down** (or anything else fails while a ``datacoves-`` name is fetched
+or decoded), a ``datacoves-`` name raises instead of answering "not found":
 the value lives only there, and answering "not found" would let Airflow serve another copy of the
 name from the metastore. On Airflow 3 the error is raised as Airflow's
 ``AirflowSecretsBackendAccessDenied``, which stops the search; Airflow 2.11 logs any backend error
