@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
+import sqlite3
 import threading
 import time
 import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import free_port, running_datacoves_api_server
+from conftest import DEMO_REPO, free_port, run_dag, running_datacoves_api_server
 from unruly_http_server import unruly_server
 
 from datacoves_airflow_provider.compat import SecretsLookupRefused, redact
@@ -377,6 +380,40 @@ def test_repr_and_str_never_show_secret_values():
         for text in (repr(obj), str(obj)):
             assert "val-shown-7731" not in text and "tok-shown-6610" not in text, text
     assert "datacoves-x" in repr(secret) and "token='***'" in repr(settings) and "***" in repr(client)
+
+
+@pytest.mark.slow
+def test_parts_of_secrets_stay_masked_in_a_real_run(airflow_home, datacoves_api, tmp_path):
+    """A leaf, a PEM line and a connection's extra value, echoed by bash tasks (their XComs) and
+    rendered into template fields, under ``airflow dags test`` with this backend configured."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(Path(__file__).parent / "dags" / "secrets_masking_scenarios.py", dags)
+    env = {
+        "AIRFLOW__SECRETS__BACKEND": "datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend",
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": "{}",
+        "DATACOVES__REPO_PATH": str(DEMO_REPO),
+        **datacoves_api.env(DATACOVES__PROJECT_SLUG=PROJECT, DATACOVES__ENVIRONMENT_SLUG=ENVIRONMENT),
+    }
+    result = run_dag(airflow_home, dags, "secrets_masking", **env)
+    assert result.states == dict.fromkeys(("leaves", "pem_line", "rendered"), "success"), result.output[
+        -5000:
+    ]
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        stored = [
+            row
+            for table in ("xcom", "rendered_task_instance_fields")
+            for row in db.execute(f"select * from {table} where dag_id = 'secrets_masking'").fetchall()
+        ]
+    assert len(stored) >= 4, stored  # the XComs and rendered fields of the three tasks
+    # (the console of `airflow dags test` is not checked: on Airflow 3, which runs the tasks in its
+    # own process there, it prints task output unmasked; task logs are checked in test_secrets_runs.py)
+    everything = "\n".join(
+        v.decode(errors="replace") if isinstance(v, bytes) else str(v) for row in stored for v in row
+    )
+    planted = ["pw-value-5521", "tok-value-8830", "extra-tok-6602", *PEM.splitlines()[1:3]]
+    assert not [value for value in planted if value in everything], everything
+    assert "pw=***" in everything and "apitok=***" in everything
 
 
 # -- deny means deny (issue 16, 7) ----------------------------------------------------------------
