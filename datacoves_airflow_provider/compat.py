@@ -68,6 +68,7 @@ __all__ = [
     "determine_kwargs",
     "mask_secret",
     "metadata_database_url",
+    "min_masked_secret_length",
     "new_dag_bag",
     "redact",
     "task_decorator_factory",
@@ -84,6 +85,7 @@ _FROM_COMMON_COMPAT = frozenset(__all__) - {
     "Context",
     "SecretsLookupRefused",
     "metadata_database_url",
+    "min_masked_secret_length",
     "new_dag_bag",
 }
 
@@ -136,6 +138,29 @@ def new_dag_bag(dag_folder: str | os.PathLike[str], *, safe_mode: bool = True) -
     from airflow.models.dagbag import DagBag as DagBag2
 
     return DagBag2(dag_folder=os.fspath(dag_folder), include_examples=False, safe_mode=safe_mode)  # type: ignore[call-arg,return-value]
+
+
+#: The shortest value Airflow 3's masker masks by default (``[logging] min_length_masked_secret``);
+#: Airflow 2.11 masks any length, and this provider uses the same floor there.
+DEFAULT_MIN_MASKED_SECRET_LENGTH = 5
+
+
+def min_masked_secret_length() -> int:
+    """The shortest value worth registering with the secrets masker: shorter ones are not secret
+    and masking them would garble logs (every ``8`` or ``eu`` shown as ``***``).
+
+    Airflow 3 skips shorter values itself (``[logging] min_length_masked_secret``, default 5) and
+    this returns that setting; Airflow 2.11 masks any length it is given, so this provider applies
+    the same default floor before registering the parts of a secret (its leaves and lines).
+    """
+    if not AIRFLOW_V_3_0_PLUS:
+        return DEFAULT_MIN_MASKED_SECRET_LENGTH
+    from airflow.configuration import conf as core_conf
+
+    try:
+        return max(1, core_conf.getint("logging", "min_length_masked_secret", fallback=5))
+    except Exception:  # an unreadable setting: Airflow falls back to its default too
+        return DEFAULT_MIN_MASKED_SECRET_LENGTH
 
 
 #: What Airflow 3 writes into ``[database] sql_alchemy_conn`` of a task process (in memory only), so

@@ -17,6 +17,7 @@ reported by ``test_catalogue_size`` as a warning, so it shows in pytest's warnin
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -35,11 +36,13 @@ from conftest import ROOT, ApiServer, build_sample_repo, free_port, running_data
 from dag_toolkit import BIN, clean_env, run
 from data_sync_support import sync_over_user_table
 from pendulum import datetime
+from unruly_http_server import unruly_server
 from webhook_recorder import WebhookRecorder, webhook_recorder
 
 from datacoves_airflow_provider.compat import AirflowException, AirflowNotFoundException, SecretsLookupRefused
 from datacoves_airflow_provider.environment import InvalidSettingError, MissingEnvironmentError
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
+from datacoves_airflow_provider.hooks.datacoves_secrets import DatacovesSecretsClient, DatacovesSecretsError
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
 from datacoves_airflow_provider.hooks.dbt_artifact_store import (
     ArtifactKey,
@@ -246,6 +249,32 @@ def teams_notify(ctx: Ctx, path: str) -> None:
     MSTeamsNotifier(connection_id=conn_id, retries=0).notify(dag_success_context())
 
 
+#: The misbehaving server of the bounded-call rows, started on first use (see unruly_url).
+_UNRULY: list[Any] = []
+
+
+def unruly_url(path: str) -> str:
+    """A URL on the misbehaving server (tests/unruly_http_server.py): ``retry-after/99999``,
+    ``trickle/0.5``, ``huge/300``, ``nested/100000``..., started once for the session."""
+    if not _UNRULY:
+        manager = unruly_server()
+        _UNRULY.extend([manager, manager.__enter__()])
+        atexit.register(manager.__exit__, None, None, None)  # while its thread still runs
+    return f"{_UNRULY[1].url}/{path}"
+
+
+def unruly_dbt_api(path: str, timeout: float = 2) -> DbtApiClient:
+    """A dbt API client on the misbehaving server, with a small budget (timeout x 2 attempts)."""
+    return DbtApiClient(DatacovesApiSettings(unruly_url(path), "tok", "a", "p", "e"), timeout=timeout, retries=1)
+
+
+def teams_post(ctx: Ctx, path: str, timeout: float = 2, retries: int = 1) -> int:
+    """Post to a Teams webhook on the misbehaving server (a retry allowed: Retry-After matters)."""
+    conn_id = ctx.connection("teams_alerts", conn_type="http", host=unruly_url(path))
+    hook = MSTeamsWebhookHook(connection_id=conn_id, timeout=timeout, retries=retries)
+    return hook.send({"type": "message", "attachments": []})
+
+
 # --- the catalogue ----------------------------------------------------------------------------------
 
 CATALOGUE: list[Row] = [
@@ -350,6 +379,10 @@ CATALOGUE: list[Row] = [
     Row("artifact", "reply-not-json-upload", lambda c: c.dbt_api(f"{c.webhooks.url}/status/200").upload("run_results.json", c.source_file()), DbtApiError, "answered 200 OK with a reply that is not JSON"),
     Row("artifact", "key-climbs-out", lambda c: LocalArtifactStore(c.tmp / "store").upload(ArtifactKey("../../x.json", None, "latest"), c.source_file()), ValueError, "ArtifactKey name '../../x.json' must stay inside the store's folder"),
     Row("artifact", "key-empty", lambda c: ArtifactKey("", None, "latest"), ValueError, "ArtifactKey name must be a non-empty path relative to the dbt project"),
+    Row("artifact", "reply-retry-after-too-long", lambda c: unruly_dbt_api("retry-after/99999").list_files(), DbtApiError, "asked to be retried later (Retry-After: 99999), beyond the"),
+    Row("artifact", "reply-too-large", lambda c: unruly_dbt_api("huge/300").manifest(), DbtApiError, "answered with a reply larger than 200 MiB, the most this provider reads from it"),
+    Row("artifact", "reply-trickles", lambda c: unruly_dbt_api("trickle/0.4", timeout=0.5).file_info("run_results.json"), DbtApiError, "did not answer within this call's 1 s budget"),
+    Row("artifact", "reply-nested-json", lambda c: unruly_dbt_api("nested/100000").healthcheck(), DbtApiError, "answered a JSON document nested too deeply to read"),
     # webhook replies (MS Teams)
     Row("webhook", "teams-400", lambda c: teams_send(c, "/status/400/workflows/abc"), MSTeamsWebhookError, "(connection 'teams_alerts', workflows webhook) answered HTTP 400"),
     Row("webhook", "teams-500", lambda c: teams_send(c, "/status/500/workflows/abc"), MSTeamsWebhookError, "(connection 'teams_alerts', workflows webhook) answered HTTP 500"),
@@ -357,6 +390,10 @@ CATALOGUE: list[Row] = [
     Row("webhook", "teams-unreachable", lambda c: teams_send(c, "", host=f"http://127.0.0.1:{free_port()}/hook"), MSTeamsWebhookError, "could not post to http://127.0.0.1/… (connection 'teams_alerts'): ConnectionError"),
     Row("webhook", "notifier-404", lambda c: teams_notify(c, "/status/404/workflows/abc"), MSTeamsWebhookError, "(connection 'ms_teams', workflows webhook) answered HTTP 404"),
     Row("webhook", "slack-400", lambda c: SlackNotifier(connection_id=c.connection("slack_alerts", conn_type="slackwebhook", password=f"{c.webhooks.url}/status/400/services/T0/B0/XYZ"), retries=0).notify(dag_success_context()), SlackWebhookError, "the Slack webhook (connection 'slack_alerts') answered HTTP 400: 'failing on purpose'"),
+    Row("webhook", "teams-retry-after-too-long", lambda c: teams_post(c, "retry-after/99999/workflows/abc"), MSTeamsWebhookError, "asked to be retried later (Retry-After: 99999), beyond the"),
+    Row("webhook", "teams-reply-too-large", lambda c: teams_post(c, "huge/100/workflows/abc"), MSTeamsWebhookError, "(connection 'teams_alerts') answered with a reply larger than 1 MiB"),
+    Row("webhook", "teams-trickles", lambda c: teams_post(c, "trickle/0.4/workflows/abc", timeout=0.5), MSTeamsWebhookError, "did not answer within this call's 1 s budget"),
+    Row("webhook", "slack-retry-after-too-long", lambda c: SlackNotifier(connection_id=c.connection("slack_alerts", conn_type="slackwebhook", password=unruly_url("retry-after/99999/services/T0/B0/XYZ")), retries=1).notify(dag_success_context()), SlackWebhookError, "the Slack webhook (connection 'slack_alerts') asked to be retried later (Retry-After: 99999)"),
     # secrets API replies, and the backend's kwargs
     Row("secrets", "reply-401", lambda c: c.secrets(token="wrong-token").get_variable("datacoves-settings"), SecretsLookupRefused, "answered 401 Unauthorized (DATACOVES__API_TOKEN was rejected)"),
     Row("secrets", "unknown-format", lambda c: c.secrets().get_variable("datacoves-settings"), SecretsLookupRefused, "secret 'datacoves-settings' has an unknown format 'yaml'"),
@@ -373,6 +410,11 @@ CATALOGUE: list[Row] = [
     Row("secrets", "connection-list", lambda c: c.secrets().get_connection("datacoves-conn-list"), SecretsLookupRefused, "connection 'datacoves-conn-list' in the Datacoves secrets manager is a JSON list: store a connection URI"),
     Row("secrets", "connection-null", lambda c: c.secrets().get_connection("datacoves-conn-null"), SecretsLookupRefused, "connection 'datacoves-conn-null' in the Datacoves secrets manager has no value (null)"),
     Row("secrets", "connection-fields", lambda c: c.secrets().get_connection("datacoves-conn-fields"), SecretsLookupRefused, "in the Datacoves secrets manager has keys that are not connection fields (pass, user): store a connection URI"),
+    Row("secrets", "reply-retry-after-too-long", lambda c: c.secrets(unruly_url("retry-after/99999")).get_variable("datacoves-x"), SecretsLookupRefused, "asked to be retried later (Retry-After: 99999), beyond the"),
+    Row("secrets", "reply-too-large", lambda c: c.secrets(unruly_url("huge/100")).get_variable("datacoves-x"), SecretsLookupRefused, "answered with a reply larger than 10 MiB, the most this provider reads from it"),
+    Row("secrets", "reply-trickles", lambda c: DatacovesSecretsClient(DatacovesApiSettings(unruly_url("trickle/0.4"), "tok", "a", "p", "e"), timeout=1, retries=0).get_secret("datacoves-x"), DatacovesSecretsError, "did not answer within this call's 1 s budget"),
+    Row("secrets", "reply-nested-json", lambda c: c.secrets(unruly_url("nested/100000")).get_variable("datacoves-x"), SecretsLookupRefused, "answered a JSON document nested too deeply to read"),
+    Row("secrets", "kwargs-endpoint-unreadable", lambda c: c.secrets("http://[::1").get_variable("datacoves-x"), SecretsLookupRefused, "the endpoint given to the Datacoves secrets manager is 'http://[::1', which cannot be read as a URL"),
     # command-line flags of the DAG checker, and the ready-made checks' pytest settings
     Row("cli", "threshold-not-a-number", Command("datacoves-test-dags", ("--dag-loadtime-threshold", "abc")), 2, "argument --dag-loadtime-threshold: invalid float value: 'abc'"),
     Row("cli", "timeout-not-a-number", Command("datacoves-test-dags", ("--timeout", "soon")), 2, "argument --timeout: invalid float value: 'soon'"),

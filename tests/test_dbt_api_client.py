@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+import tracemalloc
 
 import pytest
 from conftest import free_port, running_datacoves_api_server
+from unruly_http_server import MIB, unruly_server
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
@@ -103,3 +105,41 @@ def test_an_unreachable_api_fails_within_bounded_time(tmp_path):
     with pytest.raises(DbtApiError, match="failed after 4 attempts"):
         DbtApiClient(settings).download("x.json", tmp_path / "x.json")
     assert time.monotonic() - started < 30
+
+
+def test_json_calls_are_bounded(tmp_path):
+    """Budget: timeout 2 s x (1 retry + 1) = 4 s per call; JSON replies capped, artifacts not."""
+    with unruly_server() as server:
+
+        def client(path: str) -> DbtApiClient:
+            settings = DatacovesApiSettings(f"{server.url}/{path}", "tok", "a", "p", "e")
+            return DbtApiClient(settings, timeout=2, retries=1)
+
+        started = time.monotonic()
+        with pytest.raises(DbtApiError, match=r"asked to be retried later \(Retry-After: 99999\)"):
+            client("retry-after/99999").list_files()
+        assert time.monotonic() - started < 3 and server.requests["retry-after/99999"] == 1
+
+        started = time.monotonic()
+        with pytest.raises(DbtApiError, match="did not answer within this call's 4 s budget"):
+            client("trickle/1").file_info("run_results.json")
+        assert 3.5 < time.monotonic() - started < 9
+
+        tracemalloc.start()
+        try:
+            with pytest.raises(DbtApiError, match="larger than 200 MiB, the most this provider reads"):
+                client("huge/300").manifest()  # refused on its Content-Length, before reading
+            with pytest.raises(DbtApiError, match="answered 500"):
+                client("huge-error/100").file_info("run_results.json")  # only the start is read
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 30 * MIB, f"peak {peak / 1e6:.0f} MB"
+
+        with pytest.raises(DbtApiError, match="nested too deeply"):
+            client("nested/100000").healthcheck()
+
+        # an artifact download is not a JSON reply: it streams to disk, uncapped
+        target = tmp_path / "manifest.json"
+        assert client("huge/30").download("manifest.json", target)
+        assert target.stat().st_size == 30 * MIB

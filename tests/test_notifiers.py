@@ -496,3 +496,54 @@ print("sent")
     for body in bodies:
         assert secret not in body
         assert "login failed with password ***" in body
+
+
+# -- bounded posts (issue 16, 6): Retry-After capped, a total deadline, replies capped -------------
+
+
+def post_teams(monkeypatch: pytest.MonkeyPatch, url: str, *, timeout: float = 2, retries: int = 1) -> int:
+    from datacoves_airflow_provider.hooks.ms_teams_webhook import MSTeamsWebhookHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_TEAMS_BOUNDED", json.dumps({"conn_type": "http", "host": url}))
+    hook = MSTeamsWebhookHook(connection_id="teams_bounded", timeout=timeout, retries=retries)
+    return hook.send({"type": "message", "attachments": []})
+
+
+def post_slack(monkeypatch: pytest.MonkeyPatch, url: str, *, timeout: float = 2, retries: int = 1) -> None:
+    from datacoves_airflow_provider.notifiers.alert_card import AlertCard
+    from datacoves_airflow_provider.notifiers.slack import SlackNotifier
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_BOUNDED", json.dumps({"conn_type": "slackwebhook", "password": url})
+    )
+    card = AlertCard(event="success", scope="dag", title="t", subtitle="s", message="m")
+    SlackNotifier(connection_id="slack_bounded", timeout=timeout, retries=retries).send(card)
+
+
+@pytest.mark.parametrize("post", [post_teams, post_slack], ids=["teams", "slack"])
+def test_webhook_posts_are_bounded(monkeypatch, post):
+    """Budget: timeout 2 s x (1 retry + 1) = 4 s for the whole post."""
+    from unruly_http_server import unruly_server
+
+    from datacoves_airflow_provider.hooks.ms_teams_webhook import MSTeamsWebhookError
+    from datacoves_airflow_provider.notifiers.slack import SlackWebhookError
+
+    errors = (MSTeamsWebhookError, SlackWebhookError)
+    with unruly_server() as server:
+        started = time.monotonic()
+        with pytest.raises(errors, match=r"asked to be retried later \(Retry-After: 99999\)"):
+            post(monkeypatch, f"{server.url}/retry-after/99999/services/T0/B0/SECRETHOOK0123")
+        assert time.monotonic() - started < 3 and server.requests["retry-after/99999"] == 1
+
+        started = time.monotonic()  # one byte a second never trips the 2 s read timeout
+        with pytest.raises(errors, match="did not answer within this call's 4 s budget"):
+            post(monkeypatch, f"{server.url}/trickle/1/services/T0/B0/SECRETHOOK0123")
+        assert 3.5 < time.monotonic() - started < 9
+
+        with pytest.raises(errors, match="larger than 1 MiB, the most this provider reads"):
+            post(monkeypatch, f"{server.url}/huge-unannounced/100/services/T0/B0/SECRETHOOK0123")
+
+        started = time.monotonic()  # a short Retry-After is honoured within the budget
+        with pytest.raises(errors, match="503"):
+            post(monkeypatch, f"{server.url}/retry-after/1/services/T0/B0/SECRETHOOK0123")
+        assert 1 <= time.monotonic() - started < 4 and server.requests["retry-after/1"] == 2

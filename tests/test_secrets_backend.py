@@ -6,17 +6,36 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
+import sqlite3
 import threading
+import time
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import free_port, running_datacoves_api_server
+from conftest import DEMO_REPO, free_port, run_dag, running_datacoves_api_server
+from unruly_http_server import unruly_server
 
 from datacoves_airflow_provider.compat import SecretsLookupRefused, redact
+from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.hooks.datacoves_secrets import (
+    DatacovesSecret,
+    DatacovesSecretsClient,
+    DatacovesSecretsError,
+)
 from datacoves_airflow_provider.secrets.datacoves import DatacovesSecretsBackend
 
 PROJECT, ENVIRONMENT = "analytics", "env123"
+PEM = (
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCpemline1\n"
+    "BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKjpemline2\n"
+    "-----END PRIVATE KEY-----\n"
+)
+PEM2 = PEM.replace("pemline", "pairline")
 SECRETS = [
     {
         "slug": "datacoves-mayras_secret",
@@ -62,6 +81,36 @@ SECRETS = [
         "shared_with_stack_services": False,
     },
     {"slug": "datacoves-both", "format": "key_value", "value": "from-datacoves", "project": PROJECT},
+    # keys whose names Airflow does not find "sensitive", and short values that are not secret
+    {
+        "slug": "datacoves-api_creds",
+        "format": "multiple_key_value",
+        "value": {"pw": "pw-value-5521", "apitok": "tok-value-8830", "region": "eu", "n": "1234"},
+        "project": PROJECT,
+    },
+    {
+        "slug": "datacoves-nested",
+        "format": "json",
+        "value": {
+            "threads": 8,
+            "accounts": [{"name": "main", "key": {"k": "nested-leaf-4417"}}],
+            "pin": 90817,
+        },
+        "project": PROJECT,
+    },
+    {
+        "slug": "datacoves-odd_conn",
+        "format": "json",
+        "value": {"conn_type": "http", "host": "odd-host-3391", "extra": {"apitok": "extra-tok-6602"}},
+        "project": PROJECT,
+    },
+    {"slug": "datacoves-pem", "format": "key_value", "value": PEM, "project": PROJECT},
+    {
+        "slug": "datacoves-pem_in_pairs",
+        "format": "multiple_key_value",
+        "value": {"k": PEM2},
+        "project": PROJECT,
+    },
 ]
 AWS_SECRETS = {
     "airflow/variables/aws_my_secret": "aws-value-9137",
@@ -297,3 +346,134 @@ def test_missing_configuration_is_named(monkeypatch):
 def test_bad_backend_kwargs_are_named(kwargs, message):
     with pytest.raises((TypeError, ValueError), match=r"\[secrets\] backend_kwargs: " + message):
         DatacovesSecretsBackend(**kwargs)
+
+
+# -- masking: every leaf, every line (issue 16, 5a and 5b) ----------------------------------------
+
+
+def test_every_leaf_of_a_datacoves_secret_is_masked_whatever_its_key(datacoves_api):
+    backend = make_backend(None, datacoves_api)
+    backend.get_variable("datacoves-api_creds")
+    backend.get_variable("datacoves-nested")
+    backend.get_connection("datacoves-odd_conn")
+    assert redact("pw-value-5521 / tok-value-8830") == "*** / ***"
+    assert redact("nested-leaf-4417 and 90817") == "*** and ***"
+    assert redact("odd-host-3391 extra-tok-6602") == "*** ***"
+    # too short to be secret (Airflow's own minimum, checked on both lines): logs stay readable
+    assert redact("region eu, n 1234, threads 8, name main") == "region eu, n 1234, threads 8, name main"
+
+
+def test_each_line_of_a_multiline_secret_is_masked(datacoves_api):
+    backend = make_backend(None, datacoves_api)
+    assert backend.get_variable("datacoves-pem") == PEM
+    backend.get_variable("datacoves-pem_in_pairs")
+    for line in (*PEM.splitlines(), *PEM2.splitlines()):
+        assert redact(f"line: {line}") == "line: ***", line
+    assert "pemline" not in redact(json.dumps({"xcom": PEM.splitlines()[1:3]}))
+
+
+def test_repr_and_str_never_show_secret_values():
+    secret = DatacovesSecret(slug="datacoves-x", scope="project", format="key_value", value="val-shown-7731")
+    settings = DatacovesApiSettings("http://127.0.0.1:1", "tok-shown-6610", "a", "p", "e")
+    client = DatacovesSecretsClient(settings)
+    for obj in (secret, settings, client):
+        for text in (repr(obj), str(obj)):
+            assert "val-shown-7731" not in text and "tok-shown-6610" not in text, text
+    assert "datacoves-x" in repr(secret) and "token='***'" in repr(settings) and "***" in repr(client)
+
+
+@pytest.mark.slow
+def test_parts_of_secrets_stay_masked_in_a_real_run(airflow_home, datacoves_api, tmp_path):
+    """A leaf, a PEM line and a connection's extra value, echoed by bash tasks (their XComs) and
+    rendered into template fields, under ``airflow dags test`` with this backend configured."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(Path(__file__).parent / "dags" / "secrets_masking_scenarios.py", dags)
+    env = {
+        "AIRFLOW__SECRETS__BACKEND": "datacoves_airflow_provider.secrets.datacoves.DatacovesSecretsBackend",
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": "{}",
+        "DATACOVES__REPO_PATH": str(DEMO_REPO),
+        **datacoves_api.env(DATACOVES__PROJECT_SLUG=PROJECT, DATACOVES__ENVIRONMENT_SLUG=ENVIRONMENT),
+    }
+    result = run_dag(airflow_home, dags, "secrets_masking", **env)
+    assert result.states == dict.fromkeys(("leaves", "pem_line", "rendered"), "success"), result.output[
+        -5000:
+    ]
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        stored = [
+            row
+            for table in ("xcom", "rendered_task_instance_fields")
+            for row in db.execute(f"select * from {table} where dag_id = 'secrets_masking'").fetchall()
+        ]
+    assert len(stored) >= 4, stored  # the XComs and rendered fields of the three tasks
+    # (the console of `airflow dags test` is not checked: on Airflow 3, which runs the tasks in its
+    # own process there, it prints task output unmasked; task logs are checked in test_secrets_runs.py)
+    everything = "\n".join(
+        v.decode(errors="replace") if isinstance(v, bytes) else str(v) for row in stored for v in row
+    )
+    planted = ["pw-value-5521", "tok-value-8830", "extra-tok-6602", *PEM.splitlines()[1:3]]
+    assert not [value for value in planted if value in everything], everything
+    assert '"apitok=***"' in everything  # the XCom of the leaves task (its echo, masked)
+
+
+# -- deny means deny (issue 16, 7) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["nested", "http://[::1"], ids=["deeply-nested-json", "unreadable-endpoint"]
+)
+def test_any_failure_for_a_datacoves_name_is_a_refusal(endpoint):
+    with unruly_server() as server:
+        backend = DatacovesSecretsBackend(
+            api_endpoint=f"{server.url}/nested/100000" if endpoint == "nested" else endpoint,
+            api_token="tok-never-shown-32",
+            account="a",
+            project="p",
+            environment="e",
+        )
+        with pytest.raises(SecretsLookupRefused) as info:
+            backend.get_variable("datacoves-mayras_secret")
+    message = str(info.value)
+    assert "variable 'datacoves-mayras_secret' lives in the Datacoves secrets manager" in message
+    assert ("nested too deeply" if endpoint == "nested" else "cannot be read as a URL") in message
+    assert "tok-never-shown-32" not in message
+
+
+# -- bounded calls (issue 16, 6) ------------------------------------------------------------------
+
+
+def backend_on(url: str) -> DatacovesSecretsBackend:
+    return DatacovesSecretsBackend(api_endpoint=url, api_token="t", account="a", project="p", environment="e")
+
+
+def test_a_retry_after_beyond_the_budget_ends_the_lookup_at_once():
+    with unruly_server() as server:
+        started = time.monotonic()
+        with pytest.raises(SecretsLookupRefused, match=r"asked to be retried later \(Retry-After: 99999\)"):
+            backend_on(f"{server.url}/retry-after/99999").get_variable("datacoves-x")
+        assert time.monotonic() - started < 5
+        assert server.requests["retry-after/99999"] == 1
+
+
+def test_a_huge_secrets_reply_is_refused_without_holding_it():
+    with unruly_server() as server:
+        tracemalloc.start()
+        try:
+            with pytest.raises(
+                SecretsLookupRefused, match="larger than 10 MiB, the most this provider reads"
+            ):
+                backend_on(f"{server.url}/huge-unannounced/100").get_variable("datacoves-x")
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peak < 30 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB while refusing a 100 MiB reply"
+
+
+def test_a_trickling_secrets_reply_ends_at_the_deadline():
+    """One byte every 2 s never trips the 3 s read timeout; the 3 s budget (timeout 3, no retry) does."""
+    with unruly_server() as server:
+        settings = DatacovesApiSettings(f"{server.url}/trickle/2", "t", "a", "p", "e")
+        started = time.monotonic()
+        with pytest.raises(DatacovesSecretsError, match="did not answer within this call's 3 s budget"):
+            DatacovesSecretsClient(settings, timeout=3, retries=0).get_secret("datacoves-x")
+        assert 2.5 < time.monotonic() - started < 8

@@ -113,7 +113,14 @@ def _check_endpoint(endpoint: str, source: str) -> None:
     :param endpoint: the API's base URL.
     :param source: where it was read from (a variable's name), for the message.
     """
-    parts = urlsplit(endpoint)
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise DatacovesApiConfigError(
+            f"{source} is {endpoint!r}, which cannot be read as a URL ({exc}): set it to the API's "
+            "http(s) URL, e.g. https://api.example.com"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise DatacovesApiConfigError(
             f"{source} is {endpoint!r}, not a URL: set it to the API's http(s) URL with its scheme, "

@@ -21,22 +21,32 @@ into the text Airflow expects from a secrets backend.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.http_session import retrying_session
+from datacoves_airflow_provider.hooks.http_session import (
+    MAX_REPLY_BYTES,
+    HttpLimitError,
+    bounded_request,
+    call_budget,
+    check_timeout_and_retries,
+    retrying_session,
+)
 
 if TYPE_CHECKING:
     import requests
 
 __all__ = ["DatacovesApiSettings", "DatacovesSecret", "DatacovesSecretsClient", "DatacovesSecretsError"]
 
-#: Secrets lookups happen while a task or a DAG parse waits: fail fast.
+#: Secrets lookups happen while a task or a DAG parse waits: fail fast. A lookup ends within
+#: READ_TIMEOUT x (RETRIES + 1) seconds in all (see :func:`~.http_session.call_budget`).
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 5.0
 RETRIES = 2
+#: The largest secrets reply read (a secret document is a few KiB).
+MAX_SECRET_BYTES = MAX_REPLY_BYTES
 FORMATS = ("key_value", "json", "multiple_key_value")
 
 
@@ -51,13 +61,13 @@ class DatacovesSecret:
     :param slug: its reference key, e.g. ``datacoves-warehouse_password``.
     :param scope: ``environment`` or ``project``.
     :param format: ``key_value``, ``json`` or ``multiple_key_value``.
-    :param value: a string, or the parsed JSON document / object of pairs.
+    :param value: a string, or the parsed JSON document / object of pairs (never in ``repr``).
     """
 
     slug: str
     scope: str
     format: str
-    value: Any
+    value: Any = field(repr=False)
 
     def as_text(self) -> str:
         """The value as a secrets backend returns it: a string as is, anything else as JSON (so
@@ -66,58 +76,92 @@ class DatacovesSecret:
 
 
 class DatacovesSecretsClient:
-    """Reads secrets, with short timeouts and bounded retries on connection errors, 429 and 5xx.
+    """Reads secrets, with short timeouts and bounded retries on connection errors, 429 and 5xx;
+    each lookup ends within ``timeout * (retries + 1)`` seconds and reads at most
+    :data:`MAX_SECRET_BYTES`.
 
     :param settings: where the API is and whose secrets to read.
     :param session: a ``requests.Session`` (default: a new one with the retry policy).
+    :param timeout: seconds per read of an attempt (connecting takes at most 2 s of it).
+    :param retries: further attempts after the first.
     """
 
-    def __init__(self, settings: DatacovesApiSettings, *, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: DatacovesApiSettings,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = READ_TIMEOUT,
+        retries: int = RETRIES,
+    ) -> None:
+        check_timeout_and_retries(timeout, retries)
         self.settings = settings
+        self.timeout = timeout
+        self.retries = retries
         self._session = (
-            session if session is not None else retrying_session(retries=RETRIES, backoff_factor=0.2)
+            session if session is not None else retrying_session(retries=retries, backoff_factor=0.2)
         )
         self._session.headers["Authorization"] = f"Bearer {settings.token}"
         self._secrets_url = f"{settings.environment_url}/secrets"
+
+    def __repr__(self) -> str:  # the session's headers hold the token: never shown
+        return f"DatacovesSecretsClient(settings={self.settings!r})"
 
     def get_secret(self, slug: str) -> DatacovesSecret | None:
         """The secret ``slug``, or None when it does not exist (or is not shared with Airflow).
 
         :param slug: the secret's reference key.
+        :raises DatacovesSecretsError: the API could not answer, refused, or answered something
+            that is not a secret document (never quoting it).
         """
         import requests
 
         route = f"secrets/{slug}"
+        service = f"Datacoves secrets API GET {route} at {self.settings.endpoint}"
         try:
-            response = self._session.get(
-                f"{self._secrets_url}/{quote(slug, safe='')}", timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+            response = bounded_request(
+                self._session,
+                "GET",
+                f"{self._secrets_url}/{quote(slug, safe='')}",
+                service=service,
+                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
+                budget=call_budget(self.timeout, self.retries),
+                max_bytes=MAX_SECRET_BYTES,
             )
+        except HttpLimitError as exc:
+            raise DatacovesSecretsError(str(exc)) from None
         except requests.RequestException as exc:
             raise DatacovesSecretsError(
-                f"Datacoves secrets API GET {route} at {self.settings.endpoint} failed after {RETRIES + 1} "
-                f"attempts: {type(exc).__name__}"
+                f"{service} failed after {self.retries + 1} attempts: {type(exc).__name__}"
             ) from None
-        with response:
-            if response.status_code == 404:
-                return None
-            if response.status_code >= 400:
-                hint = {401: " (DATACOVES__API_TOKEN was rejected)", 403: " (the token may not read it)"}.get(
-                    response.status_code, ""
-                )
-                status = f"{response.status_code} {response.reason}"
-                raise DatacovesSecretsError(f"Datacoves secrets API GET {route} answered {status}{hint}")
-            try:
-                data = response.json()
-                secret = DatacovesSecret(
-                    slug=str(data["slug"]),
-                    scope=str(data["scope"]),
-                    format=str(data["format"]),
-                    value=data["value"],
-                )
-            except (ValueError, KeyError, TypeError):
-                raise DatacovesSecretsError(
-                    f"Datacoves secrets API GET {route} answered something that is not a secret document"
-                ) from None
+        if response.status_code == 404:
+            return None
+        if response.status_code >= 400:
+            hint = {401: " (DATACOVES__API_TOKEN was rejected)", 403: " (the token may not read it)"}.get(
+                response.status_code, ""
+            )
+            status = f"{response.status_code} {response.reason}"
+            raise DatacovesSecretsError(f"Datacoves secrets API GET {route} answered {status}{hint}")
+        try:
+            data = response.json()
+        except RecursionError:
+            raise DatacovesSecretsError(
+                f"Datacoves secrets API GET {route} answered a JSON document nested too deeply to read "
+                "(more levels than Python's JSON parser takes): not a secret document"
+            ) from None
+        except ValueError:
+            data = None
+        try:
+            secret = DatacovesSecret(
+                slug=str(data["slug"]),
+                scope=str(data["scope"]),
+                format=str(data["format"]),
+                value=data["value"],
+            )
+        except (KeyError, TypeError):
+            raise DatacovesSecretsError(
+                f"Datacoves secrets API GET {route} answered something that is not a secret document"
+            ) from None
         if secret.format not in FORMATS:
             raise DatacovesSecretsError(f"secret {slug!r} has an unknown format {secret.format!r}")
         return secret

@@ -34,7 +34,16 @@ from urllib.parse import quote
 
 from datacoves_airflow_provider.hooks.atomic_file import atomic_destination
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.http_session import retrying_session
+from datacoves_airflow_provider.hooks.http_session import (
+    MAX_REPLY_BYTES,
+    BoundedResponse,
+    HttpLimitError,
+    bounded_request,
+    bounded_stream,
+    call_budget,
+    check_timeout_and_retries,
+    retrying_session,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -52,6 +61,11 @@ CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
 #: Attempts after the first one on connection errors, 429 and 5xx responses.
 RETRIES = 3
+#: A JSON call ends within READ_TIMEOUT x (RETRIES + 1) seconds in all; an artifact upload or
+#: download (which may be large) within this many seconds.
+TRANSFER_BUDGET = 3600.0
+#: The largest JSON reply read (a manifest can be large; artifacts download to disk uncapped).
+MAX_JSON_BYTES = 20 * MAX_REPLY_BYTES
 #: Responses worth another attempt (rate limited, or a server/proxy failure).
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
@@ -79,18 +93,32 @@ def tag_form(tag: str | None) -> dict[str, str]:
 class DbtApiClient:
     """A small, typed client for the dbt API routes above.
 
-    Every request has a timeout and is retried (with backoff, honouring ``Retry-After``) on
-    connection errors, 429 and 5xx. Errors raise :class:`DbtApiError` with the route and status,
-    never the token.
+    Every request has a timeout and is retried (with backoff, honouring ``Retry-After`` when it
+    fits) on connection errors, 429 and 5xx, within a total deadline: ``timeout * (retries + 1)``
+    seconds for a JSON call, :data:`TRANSFER_BUDGET` for an upload or a download. JSON replies
+    larger than :data:`MAX_JSON_BYTES` are refused. Errors raise :class:`DbtApiError` with the route
+    and status, never the token.
 
     :param settings: where the API is and which environment to use.
     :param session: a ``requests.Session`` to use (default: a new one with the retry policy).
+    :param timeout: seconds per read of an attempt (connecting takes at most 5 s of it).
+    :param retries: further attempts after the first.
     """
 
-    def __init__(self, settings: DatacovesApiSettings, *, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: DatacovesApiSettings,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = READ_TIMEOUT,
+        retries: int = RETRIES,
+    ) -> None:
+        check_timeout_and_retries(timeout, retries)
         self.settings = settings
+        self.timeout = timeout
+        self.retries = retries
         self._session = (
-            session if session is not None else retrying_session(retries=RETRIES, statuses=RETRY_STATUSES)
+            session if session is not None else retrying_session(retries=retries, statuses=RETRY_STATUSES)
         )
         self._session.headers["Authorization"] = f"Bearer {settings.token}"
         self.base_url = settings.base_url
@@ -146,6 +174,7 @@ class DbtApiClient:
             response = self._request(
                 "POST",
                 self._files(scope),
+                budget=max(TRANSFER_BUDGET, self._budget()),
                 data=form,
                 files={"file": (os.path.basename(filename), handle, "application/octet-stream")},
             )
@@ -165,18 +194,32 @@ class DbtApiClient:
         :param tag: the tagged version (default: the most recent).
         :param scope: ``environment`` or ``project``.
         """
-        response = self._request(
-            "GET",
-            f"{self._file(scope, filename)}/download",
-            params=tag_params(tag),
-            missing_ok=True,
-            stream=True,
-        )
-        if response is None:
-            return False
-        with response, atomic_destination(destination) as partial, partial.open("wb") as handle:
-            for chunk in response.iter_content(chunk_size=1 << 20):
-                handle.write(chunk)
+        import requests
+
+        url = f"{self._file(scope, filename)}/download"
+        service = self._service("GET", url)
+        try:
+            with bounded_stream(
+                self._session,
+                "GET",
+                url,
+                service=service,
+                timeout=self._timeouts(),
+                budget=max(TRANSFER_BUDGET, self._budget()),
+                params=tag_params(tag),
+            ) as response:
+                if response.status_code == 404:
+                    return False
+                if response.status_code >= 400:
+                    text = _error_text(response)
+                    self._raise_for_status("GET", url, response.status_code, response.reason, text)
+                with atomic_destination(destination) as partial, partial.open("wb") as handle:
+                    for chunk in response.iter_content(chunk_size=1 << 20):
+                        handle.write(chunk)
+        except HttpLimitError as exc:
+            raise DbtApiError(str(exc)) from None
+        except requests.RequestException as exc:
+            raise self._failed("GET", url, exc) from None
         return True
 
     def delete(self, filename: str, *, tag: str | None = None, scope: str = "environment") -> bool:
@@ -224,13 +267,18 @@ class DbtApiClient:
         assert response is not None
         return self._decode(method, url, response)
 
-    def _decode(self, method: str, url: str, response: requests.Response) -> Any:
+    def _decode(self, method: str, url: str, response: BoundedResponse) -> Any:
         """The reply's JSON document; a :class:`DbtApiError` naming the route when it is not JSON
         (e.g. a proxy's HTML page answered instead of the API)."""
+        route = url[len(self.base_url) :] or "/"
         try:
             return response.json()
-        except ValueError:  # requests' JSONDecodeError is a ValueError on every version
-            route = url[len(self.base_url) :] or "/"
+        except RecursionError:
+            raise DbtApiError(
+                f"dbt API {method} {route} at {self.settings.endpoint} answered a JSON document nested "
+                "too deeply to read (more levels than Python's JSON parser takes)"
+            ) from None
+        except ValueError:
             kind = response.headers.get("Content-Type") or "no Content-Type"
             raise DbtApiError(
                 f"dbt API {method} {route} at {self.settings.endpoint} answered {response.status_code} "
@@ -239,32 +287,64 @@ class DbtApiClient:
             ) from None
 
     def _request(
-        self, method: str, url: str, *, missing_ok: bool = False, **kwargs: Any
-    ) -> requests.Response | None:
+        self, method: str, url: str, *, missing_ok: bool = False, budget: float | None = None, **kwargs: Any
+    ) -> BoundedResponse | None:
         import requests
 
-        route = url[len(self.base_url) :] or "/"
         try:
-            response = self._session.request(method, url, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), **kwargs)
+            response = bounded_request(
+                self._session,
+                method,
+                url,
+                service=self._service(method, url),
+                timeout=self._timeouts(),
+                budget=budget or self._budget(),
+                max_bytes=MAX_JSON_BYTES,
+                **kwargs,
+            )
+        except HttpLimitError as exc:
+            raise DbtApiError(str(exc)) from None
         except requests.RequestException as exc:
-            raise DbtApiError(
-                f"dbt API {method} {route} at {self.settings.endpoint} failed after {RETRIES + 1} attempts: "
-                f"{type(exc).__name__}: {_short(exc)}"
-            ) from None
+            raise self._failed(method, url, exc) from None
         if response.status_code == 404 and missing_ok:
-            response.close()
             return None
         if response.status_code >= 400:
-            detail = _short(response.text)
-            response.close()
-            hint = {
-                401: " (DATACOVES__API_TOKEN was rejected)",
-                403: " (the token may not access this account/project/environment)",
-            }.get(response.status_code, "")
-            raise DbtApiError(
-                f"dbt API {method} {route} answered {response.status_code} {response.reason}{hint}: {detail}"
-            )
+            self._raise_for_status(method, url, response.status_code, response.reason, response.text)
         return response
+
+    def _service(self, method: str, url: str) -> str:
+        return f"dbt API {method} {url[len(self.base_url) :] or '/'} at {self.settings.endpoint}"
+
+    def _timeouts(self) -> tuple[float, float]:
+        return (min(CONNECT_TIMEOUT, self.timeout), self.timeout)
+
+    def _budget(self) -> float:
+        return call_budget(self.timeout, self.retries)
+
+    def _failed(self, method: str, url: str, exc: Exception) -> DbtApiError:
+        return DbtApiError(
+            f"{self._service(method, url)} failed after {self.retries + 1} attempts: "
+            f"{type(exc).__name__}: {_short(exc)}"
+        )
+
+    def _raise_for_status(self, method: str, url: str, status: int, reason: str | None, text: str) -> None:
+        route = url[len(self.base_url) :] or "/"
+        hint = {
+            401: " (DATACOVES__API_TOKEN was rejected)",
+            403: " (the token may not access this account/project/environment)",
+        }.get(status, "")
+        raise DbtApiError(f"dbt API {method} {route} answered {status} {reason}{hint}: {_short(text)}")
+
+
+def _error_text(response: requests.Response) -> str:
+    """The start of an error reply: what a message needs, never more."""
+    from datacoves_airflow_provider.hooks.http_session import ERROR_BODY_BYTES
+
+    head = next(response.iter_content(chunk_size=ERROR_BODY_BYTES), b"")[:ERROR_BODY_BYTES]
+    try:
+        return head.decode(response.encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return head.decode("utf-8", errors="replace")
 
 
 def _seg(value: str) -> str:

@@ -107,9 +107,10 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
 
     :param connection_id: the connection; tried as given, then upper-cased with underscores.
     :param webhook_kind: ``workflows``, ``connector``, or None to decide from the URL / connection.
-    :param timeout: seconds to connect and to wait for the answer, per attempt.
+    :param timeout: seconds to connect and to wait for the answer, per attempt; the whole send
+        (every attempt and the waits between them) ends within ``timeout * (retries + 1)``.
     :param retries: further attempts after a connection error, 429 or 5xx answer (with backoff,
-        ``Retry-After`` honoured).
+        ``Retry-After`` honoured when it fits in that budget).
     """
 
     conn_name_attr = "connection_id"
@@ -182,19 +183,32 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
         """
         import requests
 
-        from datacoves_airflow_provider.hooks.http_session import retrying_session
+        from datacoves_airflow_provider.hooks.http_session import (
+            WEBHOOK_REPLY_BYTES,
+            HttpLimitError,
+            bounded_request,
+            call_budget,
+            retrying_session,
+        )
 
         conn_id, url, kind = self.resolve()
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         target = redacted_url(url)
         session = retrying_session(retries=self.retries, backoff_factor=1.0)
         try:
-            response = session.post(
+            response = bounded_request(
+                session,
+                "POST",
                 url,
+                service=f"the MS Teams webhook {target} (connection {conn_id!r})",
+                timeout=(min(self.timeout, 10.0), self.timeout),
+                budget=call_budget(self.timeout, self.retries),
+                max_bytes=WEBHOOK_REPLY_BYTES,
                 data=body,
                 headers={"Content-Type": "application/json; charset=utf-8"},
-                timeout=(min(self.timeout, 10.0), self.timeout),
             )
+        except HttpLimitError as err:
+            raise MSTeamsWebhookError(str(err)) from None
         except requests.RequestException as err:
             raise MSTeamsWebhookError(
                 f"could not post to {target} (connection {conn_id!r}): {type(err).__name__}"

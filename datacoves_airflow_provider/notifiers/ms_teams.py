@@ -149,7 +149,8 @@ class MSTeamsNotifier(AlertNotifier):
         connection's ``webhook_kind`` extra, else read from the URL.
     :param color: the older spelling of ``theme_color`` (dbt-coves YAML).
     :param event: force the outcome reported (success, failure, retry, sla_miss).
-    :param timeout: seconds per HTTP attempt.
+    :param timeout: seconds per HTTP attempt; the whole send (every attempt and the waits between
+        them) ends within ``timeout * (retries + 1)``.
     :param retries: further attempts after connection errors, 429 and 5xx answers.
     """
 

@@ -2,13 +2,16 @@
 
 Same arguments, same card content and "View Log" button, so a team switches channel by changing
 one import (``notifiers.datacoves.ms_teams`` -> ``notifiers.datacoves.slack``) and the connection
-id. Sent through the Slack provider's ``SlackWebhookHook`` (a Slack Incoming Webhook connection:
-``password`` holds the token ``T000/B000/XXX`` with ``host`` the endpoint, default
-``hooks.slack.com/services``, or ``password`` holds the whole webhook URL).
+id. The webhook is read through the Slack provider's ``SlackWebhookHook`` (a Slack Incoming Webhook
+connection: ``password`` holds the token ``T000/B000/XXX`` with ``host`` the endpoint, default
+``hooks.slack.com/services``, or ``password`` holds the whole webhook URL) and the message posted
+through this provider's bounded session (:mod:`~datacoves_airflow_provider.hooks.http_session`:
+a total deadline, ``Retry-After`` capped, the answer's size capped).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from datacoves_airflow_provider import compat
@@ -92,7 +95,8 @@ class SlackNotifier(AlertNotifier):
     :param button_url: the button's link; default: the task try's log in this Airflow's UI.
     :param color: the older spelling of ``theme_color``.
     :param event: force the outcome reported (success, failure, retry, sla_miss).
-    :param timeout: seconds per HTTP attempt.
+    :param timeout: seconds per HTTP attempt; the whole send (every attempt and the waits between
+        them) ends within ``timeout * (retries + 1)``.
     :param retries: further attempts after connection errors, 429 and 5xx answers.
     """
 
@@ -148,43 +152,59 @@ class SlackNotifier(AlertNotifier):
         )
 
     def send(self, card: AlertCard) -> None:
-        """Post ``card`` through ``SlackWebhookHook``'s client.
+        """Post ``card`` to the webhook ``SlackWebhookHook`` reads from the connection.
 
         :param card: the alert.
         :raises SlackWebhookError: the connection has no token, or Slack answered other than 200.
         """
+        import requests
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-        from slack_sdk.http_retry.builtin_handlers import (
-            ConnectionErrorRetryHandler,
-            RateLimitErrorRetryHandler,
-            ServerErrorRetryHandler,
+
+        from datacoves_airflow_provider.hooks.http_session import (
+            WEBHOOK_REPLY_BYTES,
+            HttpLimitError,
+            bounded_request,
+            call_budget,
+            retrying_session,
         )
 
         conn_id = self._connection_id()
-        hook = SlackWebhookHook(
-            slack_webhook_conn_id=conn_id,
-            timeout=self.timeout,
-            retry_handlers=[
-                ConnectionErrorRetryHandler(max_retry_count=self.retries),
-                RateLimitErrorRetryHandler(max_retry_count=self.retries),
-                ServerErrorRetryHandler(max_retry_count=self.retries),
-            ],
-        )
-        url = hook.client.url  # read from the connection; register it with the masker before any log
+        # the Slack provider reads the webhook URL (and proxy) from the connection; the post goes
+        # through this provider's bounded session, like every other call it makes
+        client = SlackWebhookHook(slack_webhook_conn_id=conn_id).client
+        url = client.url  # register it with the masker before any log
         compat.mask_secret(url)
         token = url.rstrip("/").rsplit("/services/", 1)[-1]
         if token and token != url:
             compat.mask_secret(token)
+        proxy = getattr(client, "proxy", None)
+        body = json.dumps(slack_message(card)).encode("utf-8")
+        session = retrying_session(retries=self.retries, backoff_factor=1.0)
         try:
-            response = hook.client.send_dict(slack_message(card))
-        except Exception as err:  # urllib's errors, after slack_sdk's retries
+            response = bounded_request(
+                session,
+                "POST",
+                url,
+                service=f"the Slack webhook (connection {conn_id!r})",
+                timeout=(min(float(self.timeout), 10.0), float(self.timeout)),
+                budget=call_budget(self.timeout, self.retries),
+                max_bytes=WEBHOOK_REPLY_BYTES,
+                data=body,
+                headers={"Content-Type": "application/json;charset=utf-8"},
+                proxies={"http": proxy, "https": proxy} if proxy else None,
+            )
+        except HttpLimitError as err:
+            raise SlackWebhookError(str(err)) from None
+        except requests.RequestException as err:
             raise SlackWebhookError(
                 f"could not post to the Slack webhook (connection {conn_id!r}): {type(err).__name__}"
             ) from None
+        finally:
+            session.close()
         if response.status_code != 200:
             raise SlackWebhookError(
                 f"the Slack webhook (connection {conn_id!r}) answered HTTP {response.status_code}: "
-                f"{str(response.body)[:300]!r}; check the connection's token and that the webhook still "
+                f"{response.text[:300]!r}; check the connection's token and that the webhook still "
                 "exists (https://api.slack.com/messaging/webhooks#handling_errors)"
             )
 

@@ -18,7 +18,12 @@ in the documented order, and Airflow's own environment variables and metastore f
    same names in ``backend_kwargs``).
 3. Airflow's environment variables (``AIRFLOW_VAR_*``, ``AIRFLOW_CONN_*``) and metastore.
 
-**When the Datacoves API is down**, a ``datacoves-`` name raises instead of answering "not found":
+Every value served is registered with the secrets masker, with its parts: every leaf of a
+Datacoves document whatever its key, and every line of a multi-line value (see
+:func:`mask_secret_parts`).
+
+**When the Datacoves API is down** (or anything else fails while a ``datacoves-`` name is fetched
+or decoded), a ``datacoves-`` name raises instead of answering "not found":
 the value lives only there, and answering "not found" would let Airflow serve another copy of the
 name from the metastore. On Airflow 3 the error is raised as Airflow's
 ``AirflowSecretsBackendAccessDenied``, which stops the search; Airflow 2.11 logs any backend error
@@ -155,9 +160,7 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         if value is None and self.datacoves_enabled and name.startswith(self.datacoves_prefix):
             value = self._from_datacoves(kind, name)
         if value is not None:
-            from datacoves_airflow_provider.compat import mask_secret
-
-            mask_secret(value)
+            mask_secret_parts(value)
         self._remember(kind, name, value)
         return value
 
@@ -171,24 +174,52 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         return aws.get_variable(name, **args)
 
     def _from_datacoves(self, kind: str, name: str) -> str | None:
-        from datacoves_airflow_provider.compat import SecretsLookupRefused, mask_secret
+        """The value of a ``datacoves-`` name, or None when Datacoves has no such secret.
+
+        Deny means deny: any failure while fetching or decoding it (an outage, a refusal, a reply
+        that is not a secret document, or anything unexpected) is the same authoritative refusal,
+        so that Airflow never serves another copy of the name instead.
+        """
+        from datacoves_airflow_provider.compat import SecretsLookupRefused
         from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError
         from datacoves_airflow_provider.hooks.datacoves_secrets import DatacovesSecretsError
 
         try:
-            secret = self._datacoves_client().get_secret(name)
+            return self._read_datacoves(kind, name)
+        except SecretsLookupRefused:
+            raise
         except (DatacovesSecretsError, DatacovesApiConfigError) as exc:
             log.error("Datacoves secrets manager: %s %r could not be read: %s", kind, name, exc)
             raise SecretsLookupRefused(
                 f"{kind} {name!r} lives in the Datacoves secrets manager, which could not be read: {exc}"
             ) from None
+        except Exception as exc:
+            from datacoves_airflow_provider.compat import AirflowTaskTimeout
+
+            if isinstance(exc, AirflowTaskTimeout):  # the task's own timeout: not this store's failure
+                raise
+            # the exception's text is not shown: it might quote the reply, i.e. the secret
+            log.error(
+                "Datacoves secrets manager: %s %r could not be read: %s while fetching or decoding it",
+                kind,
+                name,
+                type(exc).__name__,
+            )
+            raise SecretsLookupRefused(
+                f"{kind} {name!r} lives in the Datacoves secrets manager, which could not be read: "
+                f"{type(exc).__name__} while fetching or decoding it"
+            ) from None
+
+    def _read_datacoves(self, kind: str, name: str) -> str | None:
+        from datacoves_airflow_provider.compat import SecretsLookupRefused
+
+        secret = self._datacoves_client().get_secret(name)
         if secret is None:
             log.info(
                 "Datacoves secrets manager: no %s %r (or it is not shared with stack services)", kind, name
             )
             return None
-        if not isinstance(secret.value, str):
-            mask_secret(secret.value)  # a dict: Airflow masks the values of sensitive keys (password, ...)
+        mask_secret_parts(secret.value)  # every leaf, whatever its key is called
         if kind == "connection":
             problem = _connection_problem(secret.value)
             if problem:
@@ -249,6 +280,40 @@ CONNECTION_FIELDS = frozenset(
 )
 #: A connection URI starts with its type, e.g. ``postgres://`` or ``google-cloud-platform://``.
 _URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-_]*://")
+
+
+def mask_secret_parts(value: Any) -> None:
+    """Register a secret with Airflow's secrets masker: the whole value, and each of its parts that
+    could be shown on its own: every leaf of a document (a dict's values at any depth, whatever the
+    keys are called; Airflow itself masks only the values of "sensitive" keys such as ``password``)
+    and every line of a multi-line text (a PEM key's body lines). Parts shorter than
+    :func:`~datacoves_airflow_provider.compat.min_masked_secret_length` are not registered: they
+    are not secret, and masking them would garble logs.
+
+    :param value: a secret's value: text, or a parsed JSON document.
+    """
+    from datacoves_airflow_provider.compat import mask_secret, min_masked_secret_length
+
+    if isinstance(value, str):
+        mask_secret(value)  # the whole text: Airflow's masker applies its own rules to it
+    shortest = min_masked_secret_length()
+    registered: set[str] = set()
+    pending = [value]
+    while pending:  # a loop, not recursion: a document may nest deeply
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+            continue
+        if isinstance(item, (list, tuple)):
+            pending.extend(item)
+            continue
+        if item is None or isinstance(item, bool):
+            continue
+        text = item if isinstance(item, str) else str(item)
+        for part in (text.strip(), *(line.strip() for line in text.splitlines())):
+            if len(part) >= shortest and part not in registered:
+                registered.add(part)
+                mask_secret(part)
 
 
 def _connection_problem(value: Any) -> str | None:
