@@ -71,6 +71,13 @@ def leak_audit_masking():
         # the XCom is the second line of the secret alone
         return f"printf '%s\\n' {shlex.quote(text)} | sed -n 2p"
 
+    from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
+
+    # a leaf rendered straight into a template field (the rendered-fields table)
+    DatacovesBashOperator(
+        task_id="leaf_in_a_rendered_field",
+        bash_command="echo {{ var.json['datacoves-audit-multi'].apitok }} | wc -c",
+    )
     DatacovesDbtOperator(
         task_id="dbt_overrides_from_a_variable",
         connection_id="main",
