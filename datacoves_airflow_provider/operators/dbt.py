@@ -91,7 +91,10 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         the Datacoves dbt API, S3 or a folder). Default False; the parameters below need it.
     :param download_static_artifacts: fetch graph_summary.json, graph.gpickle,
         partial_parse.msgpack and semantic_manifest.json (tag ``latest``) into the target folder
-        before dbt runs. Default True.
+        before dbt runs. Default True. When dbt refuses the downloaded partial_parse.msgpack and
+        parses everything again, the task logs which of dbt's checks failed and what to change
+        (also in the summary, key ``full_reparse_reason``; see
+        :mod:`~datacoves_airflow_provider.operators.dbt_partial_parse`).
     :param upload_static_artifacts: upload those after dbt runs, tagged ``latest``. Default False.
     :param download_additional_files: more paths, relative to the dbt project, to fetch for this
         task instance. Default [].

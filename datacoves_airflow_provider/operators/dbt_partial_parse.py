@@ -405,7 +405,7 @@ class PartialParseCheck:
         try:
             shutil.copyfile(self.current, keep)
             self.kept = True
-        except OSError as exc:
+        except Exception as exc:  # never a reason to fail the task
             log.debug("Not diagnosing partial parsing: the downloaded file cannot be copied (%s)", exc)
 
     def explain(
