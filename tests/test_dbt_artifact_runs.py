@@ -152,8 +152,10 @@ def test_a_refused_partial_parse_file_is_explained(airflow_home, demo_repo, dbt_
     )
     assert set(result.states.values()) == {"success"}, result.output[-5000:]
     out = result.output
-    assert out.count("Downloaded partial_parse.msgpack (shared, tag latest)") == 2
-    assert out.count("dbt parsed the whole project again") == 1, out[-8000:]
+    # two tasks downloaded the file, one of them explains (Airflow 2 prints each task log line twice)
+    downloads = out.count("Downloaded partial_parse.msgpack (shared, tag latest)")
+    assert downloads in (2, 4), out[-8000:]
+    assert out.count("dbt parsed the whole project again") == downloads // 2, out[-8000:]
     block = out[out.index("dbt parsed the whole project again") :].splitlines()[:3]
     assert block[0].endswith("it refused the downloaded partial_parse.msgpack because")
     assert "  - vars hash differs: the profile name, the target name or --vars" in block[1]
