@@ -135,6 +135,39 @@ def test_uploads_after_a_failure_and_shared_static_artifacts(
     assert "No target/manifest.json (this task instance) in the store yet" in result.output
 
 
+def test_a_refused_partial_parse_file_is_explained(airflow_home, demo_repo, dbt_venv, tmp_path):
+    """One task uploads partial_parse.msgpack; the task that uses it under another target logs why
+    dbt parsed everything again and returns it in its summary; the one under the same target
+    (a partial parse that works) says nothing more."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    result = run_billing(
+        airflow_home,
+        demo_repo,
+        dbt_venv,
+        tmp_path,
+        "artifacts_partial_parse",
+        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(tmp_path / "store"),
+        EVIDENCE=str(evidence),
+    )
+    assert set(result.states.values()) == {"success"}, result.output[-5000:]
+    out = result.output
+    # two tasks downloaded the file, one of them explains (Airflow 2 prints each task log line twice)
+    downloads = out.count("Downloaded partial_parse.msgpack (shared, tag latest)")
+    assert downloads in (2, 4), out[-8000:]
+    assert out.count("dbt parsed the whole project again") == downloads // 2, out[-8000:]
+    block = out[out.index("dbt parsed the whole project again") :].splitlines()[:3]
+    assert block[0].endswith("it refused the downloaded partial_parse.msgpack because")
+    assert "  - vars hash differs: the profile name, the target name or --vars" in block[1]
+    assert "(this task passes profile 'default', target 'other')" in block[1]
+    assert "  - " not in block[2]  # the connection fields are the same: one reason only
+    summaries = json.loads((evidence / "summaries.json").read_text())
+    (reason,) = summaries["other"]["full_reparse_reason"]
+    assert f"  - {reason}" in block[1]
+    assert summaries["other"]["command"] == "build"  # the usual summary, one key more
+    assert "full_reparse_reason" not in summaries["same"]
+
+
 def test_a_store_outage_never_changes_the_outcome(airflow_home, demo_repo, dbt_venv, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
     env = {

@@ -11,6 +11,11 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException, redact
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path, inside_copy
 from datacoves_airflow_provider.operators.dbt_artifacts import ArtifactOptions, ArtifactTransfer
+from datacoves_airflow_provider.operators.dbt_partial_parse import (
+    PARTIAL_PARSE_FILE,
+    PartialParseCheck,
+    format_reparse_reason,
+)
 from datacoves_airflow_provider.operators.dbt_profiles import (
     DEFAULT_PROFILE_NAME,
     DEFAULT_TARGET_NAME,
@@ -86,7 +91,10 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         the Datacoves dbt API, S3 or a folder). Default False; the parameters below need it.
     :param download_static_artifacts: fetch graph_summary.json, graph.gpickle,
         partial_parse.msgpack and semantic_manifest.json (tag ``latest``) into the target folder
-        before dbt runs. Default True.
+        before dbt runs. Default True. When dbt refuses the downloaded partial_parse.msgpack and
+        parses everything again, the task logs which of dbt's checks failed and what to change
+        (also in the summary, key ``full_reparse_reason``; see
+        :mod:`~datacoves_airflow_provider.operators.dbt_partial_parse`).
     :param upload_static_artifacts: upload those after dbt runs, tagged ``latest``. Default False.
     :param download_additional_files: more paths, relative to the dbt project, to fetch for this
         task instance. Default [].
@@ -209,6 +217,13 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         run_results = self.run_results_path(project, env)
         transfer = self.artifact_transfer(project, run_results.parent, context)
         found = transfer.download() if transfer is not None else []
+        parse_check = (
+            PartialParseCheck(
+                run_results.parent, staged.scratch / "downloaded_partial_parse.msgpack", self.log
+            )
+            if PARTIAL_PARSE_FILE in found
+            else None
+        )
         command = self.resolve_command(context, found)
         env.update(self.profile_env(staged, env))
         started = time.time()
@@ -227,8 +242,20 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             if transfer is not None:
                 transfer.upload(written_after=started)
         summary = read_run_summary(run_results, written_after=started, log=self.log)
+        reparse = (
+            parse_check.explain(
+                written_after=started, profile=env.get("DBT_PROFILE"), target=env.get("DBT_TARGET")
+            )
+            if parse_check is not None
+            else []
+        )
+        if reparse:
+            reparse = cast("list[str]", redact(reparse))
+            self.log.warning("%s", format_reparse_reason(reparse))
         if summary is not None:
             summary = cast("dict[str, Any]", redact(summary))  # dbt's messages could quote a secret
+            if reparse:
+                summary["full_reparse_reason"] = reparse
             self.log.info("%s", format_summary(summary))
         if result.exit_code in self.skip_on_exit_code:
             raise AirflowSkipException(f"dbt command returned exit code {result.exit_code}. Skipping.")

@@ -6,6 +6,7 @@ Payments land as $BILLING_LANDING_DIR/payments.csv. Retry scenarios flip the lan
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from pendulum import datetime
 from datacoves_airflow_provider.operators.dbt_retry import dbt_retry_command
 
 START = datetime(2024, 1, 1)
+EVIDENCE = os.environ.get("EVIDENCE", "/nonexistent")
 GOOD_PAYMENTS = "id,customer_id,amount\n1,1,10\n2,1,15\n3,2,20\n"
 
 
@@ -94,8 +96,37 @@ def artifacts_misconfigured():
     dbt_build()
 
 
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"], default_args={"retries": 0})
+def artifacts_partial_parse():
+    """`write` uploads partial_parse.msgpack (target `default`); `other_target` downloads it and
+    runs under another target (dbt parses everything again: the task says why), `same_target`
+    under the same one (dbt parses partially: nothing extra is said)."""
+
+    @task.datacoves_dbt(**ARTIFACTS, upload_static_artifacts=True)
+    def write():
+        return "dbt build -s customers"
+
+    @task.datacoves_dbt(**ARTIFACTS, target="other")
+    def other_target():
+        return "dbt build -s customers"
+
+    @task.datacoves_dbt(**ARTIFACTS)
+    def same_target():
+        return "dbt build -s customers"
+
+    @task
+    def keep_summaries(other: dict, same: dict) -> None:
+        Path(EVIDENCE, "summaries.json").write_text(json.dumps({"other": other, "same": same}))
+
+    written = write()
+    other, same = other_target(), same_target()
+    written >> [other, same]
+    keep_summaries(other, same)
+
+
 artifacts_retry_models()
 artifacts_retry_tests()
 artifacts_uploads()
 artifacts_store_down()
 artifacts_misconfigured()
+artifacts_partial_parse()
