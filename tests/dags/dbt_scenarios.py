@@ -20,9 +20,12 @@ DEFAULTS = {"retries": 0}
 START = datetime(2024, 1, 1)
 
 # Copies what the dbt process saw: its profile file and which secret variables it had.
+# (Variables are written ${NAME}: the data-sync tests copy these DAGs' serialized commands into
+# fakesnow's server, which takes any $NAME in the SQL text, string literals included, for a Snowflake
+# session variable; real Snowflake does not.)
 INSPECT = (
-    f'cp "$DBT_PROFILES_DIR/profiles.yml" {EVIDENCE}/{{name}}_profiles.yml; '
-    f'echo "$DBT_PROFILES_DIR" > {EVIDENCE}/{{name}}_profiles_dir; pwd > {EVIDENCE}/{{name}}_pwd; '
+    f'cp "${{{{DBT_PROFILES_DIR}}}}/profiles.yml" {EVIDENCE}/{{name}}_profiles.yml; '
+    f'echo "${{{{DBT_PROFILES_DIR}}}}" > {EVIDENCE}/{{name}}_profiles_dir; pwd > {EVIDENCE}/{{name}}_pwd; '
     f"env | grep -c '^DBT_ENV_SECRET_' > {EVIDENCE}/{{name}}_secret_count || true"
 )
 
@@ -134,7 +137,7 @@ def dbt_overrides_masked():
     def command(name: str) -> str:
         return (
             f"{INSPECT.format(name=name)} && dbt debug && "
-            'echo "last line quotes the password: $DBT_ENV_SECRET_DATACOVES_PASSWORD"'
+            'echo "last line quotes the password: ${DBT_ENV_SECRET_DATACOVES_PASSWORD}"'
         )
 
     DatacovesDbtOperator(
