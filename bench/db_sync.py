@@ -16,7 +16,9 @@ process; ``/usr/bin/time`` gives its peak RSS.
   (``bench/db_sync_baselines.py floor``; binary COPY into PostgreSQL, CSV into DuckDB).
 
 Each load is measured from connecting to committing (interpreter start and imports excluded, for all
-methods alike). Ratio: ours / dlt, the worse of the two destinations. Goals (issue 9): ratio <= 0.25,
+methods alike). Our syncs also report where their time went (read: source queries; copy: loading the
+work table; delete; insert; fixed: the rest), timed around the engine's calls, each phase without
+the phases nested in it. Ratio: ours / dlt, the worse of the two destinations. Goals (issue 9): ratio <= 0.25,
 ours within 2x of the floor, <= 300 MB peak RSS, incremental re-sync <= 5% of a full sync.
 
 Run: .venvs/af3/bin/python bench/db_sync.py [--rows 1000000]   (builds .venvs/bench if missing)
