@@ -16,7 +16,9 @@ process; ``/usr/bin/time`` gives its peak RSS.
   (``bench/db_sync_baselines.py floor``; binary COPY into PostgreSQL, CSV into DuckDB).
 
 Each load is measured from connecting to committing (interpreter start and imports excluded, for all
-methods alike). Ratio: ours / dlt, the worse of the two destinations. Goals (issue 9): ratio <= 0.25,
+methods alike). Our syncs also report where their time went (read: source queries; copy: loading the
+work table; delete; insert; fixed: the rest), timed around the engine's calls, each phase without
+the phases nested in it. Ratio: ours / dlt, the worse of the two destinations. Goals (issue 9): ratio <= 0.25,
 ours within 2x of the floor, <= 300 MB peak RSS, incremental re-sync <= 5% of a full sync.
 
 Run: .venvs/af3/bin/python bench/db_sync.py [--rows 1000000]   (builds .venvs/bench if missing)
@@ -39,10 +41,12 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_PYTHON = ROOT / ".venvs" / "bench" / "bin" / "python"
 AIRFLOW_BIN = Path(sys.executable).parent / "airflow"
 SERVER = "host=127.0.0.1 port=5432 user=postgres"
+PHASES = ("read", "copy", "delete", "insert", "fixed")
 
 OURS = r"""
 import json, os, sys, time
-from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
+from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase, MetadataSnapshot
+from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
 from datacoves_airflow_provider.hooks.sync_destination_duckdb import DuckDBDestination
 from datacoves_airflow_provider.hooks.sync_destination_postgres import PostgresDestination
 from datacoves_airflow_provider.operators.data_sync_engine import DataSync
@@ -53,11 +57,50 @@ source_url, dest, target = sys.argv[1:4]
 import airflow.providers.postgres.hooks.postgres, duckdb, psycopg2, sqlalchemy  # noqa: E401, F401
 from datacoves_airflow_provider.compat import BaseHook, conf  # noqa: F401
 destination = PostgresDestination("bench") if dest == "postgres" else DuckDBDestination("bench", path=target)
+
+# the breakdown: wall time spent in each phase, exclusive of the phases nested in it
+phases = dict.fromkeys(("read", "copy", "delete", "insert"), 0.0)
+stack = []
+
+def timed(function, phase):
+    def wrapper(*args, **kwargs):
+        stack.append(0.0)
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - start
+            phases[phase] += elapsed - stack.pop()
+            if stack:
+                stack[-1] += elapsed
+    return wrapper
+
+class TimedSink:
+    def __init__(self, sink):
+        self.sink, self.write = sink, timed(sink.write, "copy")
+
+def load_copy(original):
+    def wrapper(self, schema, name, spec, columns, produce, binary=False):
+        return original(self, schema, name, spec, columns, lambda sink: produce(TimedSink(sink)), binary)
+    return timed(wrapper, "copy")
+
+for owner, name, phase in [
+    (MetadataSnapshot, "copy_out", "read"), (MetadataSnapshot, "iter_rows", "read"),
+    (MetadataSnapshot, "count", "read"), (MetadataSnapshot, "changes", "read"),
+    (SyncDestination, "load_rows", "copy"),
+    (SyncDestination, "_delete_changed", "delete"), (SyncDestination, "delete_missing", "delete"),
+    (SyncDestination, "count_unseen_keys", "delete"), (SyncDestination, "count_new_keys", "delete"),
+    (SyncDestination, "merge", "insert"),
+]:
+    if hasattr(owner, name):
+        setattr(owner, name, timed(getattr(owner, name), phase))
+type(destination).load_copy = load_copy(type(destination).load_copy)
 summary = DataSync(AirflowMetadataDatabase(source_url), destination, "airflow_bench",
                    TableSelection.from_arguments(["task_instance"], None)).run().as_dict()
 table = summary["tables"][0]
+phases["fixed"] = summary["seconds"] - sum(phases.values())
 print(json.dumps({"method": "ours", "dest": dest, "rows": table["rows_total"], "copied": table["rows_copied"],
-                  "mode": table["mode"], "seconds": summary["seconds"]}))
+                  "mode": table["mode"], "seconds": summary["seconds"], "phases": phases}))
 """
 
 
@@ -185,6 +228,17 @@ def main() -> None:
         rows = r.get("copied", r["rows"])
         rate = rows / r["seconds"]
         print(f"{method:<18}{dest:<10}{r['seconds']:>9.2f}{rate:>12,.0f}{r['rss_mb']:>13.0f}{rows:>11,}")
+
+    print(
+        "\nwhere our syncs spend their time, seconds (read: source queries; copy: loading the work table; "
+        "delete: deleting changed or deleted keys; insert: merging the changed rows; fixed: connecting, "
+        "reflecting, state, DDL, commit)"
+    )
+    print(f"{'method':<18}{'dest':<10}" + "".join(f"{p:>9}" for p in (*PHASES, "total")))
+    for (method, dest), r in results.items():
+        if "phases" in r:
+            cells = [r["phases"][p] for p in PHASES] + [r["seconds"]]
+            print(f"{method:<18}{dest:<10}" + "".join(f"{c:>9.3f}" for c in cells))
 
     def ratio(method: str, baseline: str, dest: str) -> float:
         return float(results[(method, dest)]["seconds"] / results[(baseline, dest)]["seconds"])
