@@ -99,6 +99,27 @@ def test_5xx_answers_are_retried(tmp_path):
         assert client.download("f.json", tmp_path / "g.json", tag="t")
 
 
+def test_uploads_stream_from_disk_and_a_retry_sends_the_whole_file_again(tmp_path):
+    """A 24 MiB artifact is sent in chunks (the client never holds the file: requests' ``files=``
+    built the whole body in memory), and after two 503s the stored copy is byte-identical."""
+    source = tmp_path / "manifest.json"
+    with source.open("wb") as handle:
+        for i in range(24):
+            handle.write(bytes([i]) * (MIB - 1) + b"\n")
+    with running_datacoves_api_server(tmp_path / "data", "--fail-first", "2") as server:
+        client = client_for(server)
+        tracemalloc.start()
+        try:
+            client.upload("target/manifest.json", source, tag="latest", is_manifest=True)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert [r["status"] for r in server.requests()] == [503, 503, 201]
+        assert client.download("target/manifest.json", tmp_path / "back.json", tag="latest")
+    assert (tmp_path / "back.json").read_bytes() == source.read_bytes()
+    assert peak < 4 * MIB, f"the upload held {peak / MIB:.1f} MiB"
+
+
 def test_an_unreachable_api_fails_within_bounded_time(tmp_path):
     settings = DatacovesApiSettings(f"http://127.0.0.1:{free_port()}", "tok", "a", "p", "e")
     started = time.monotonic()

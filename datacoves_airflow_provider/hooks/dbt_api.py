@@ -38,6 +38,7 @@ from datacoves_airflow_provider.hooks.http_session import (
     MAX_REPLY_BYTES,
     BoundedResponse,
     HttpLimitError,
+    MultipartFileBody,
     bounded_request,
     bounded_stream,
     call_budget,
@@ -170,14 +171,15 @@ class DbtApiClient:
         :param scope: ``environment`` or ``project``.
         """
         form = {"filename": filename, "is_manifest": "true" if is_manifest else "false", **tag_form(tag)}
-        with source.open("rb") as handle:
-            response = self._request(
-                "POST",
-                self._files(scope),
-                budget=max(TRANSFER_BUDGET, self._budget()),
-                data=form,
-                files={"file": (os.path.basename(filename), handle, "application/octet-stream")},
-            )
+        # streamed from disk (requests' files= would build the whole body in memory)
+        body = MultipartFileBody(form, file_field="file", filename=os.path.basename(filename), path=source)
+        response = self._request(
+            "POST",
+            self._files(scope),
+            budget=max(TRANSFER_BUDGET, self._budget()),
+            data=body,
+            headers={"Content-Type": body.content_type},
+        )
         assert response is not None
         return self._decode("POST", self._files(scope), response) if response.content else {}
 
