@@ -37,7 +37,6 @@ if TYPE_CHECKING:
         context_merge,
         context_to_airflow_vars,
         determine_kwargs,
-        mask_secret,
         redact,
         task_decorator_factory,
     )
@@ -84,6 +83,7 @@ _FROM_COMMON_COMPAT = frozenset(__all__) - {
     "BaseSecretsBackend",
     "Context",
     "SecretsLookupRefused",
+    "mask_secret",
     "metadata_database_url",
     "min_masked_secret_length",
     "new_dag_bag",
@@ -161,6 +161,21 @@ def min_masked_secret_length() -> int:
         return max(1, core_conf.getint("logging", "min_length_masked_secret", fallback=5))
     except Exception:  # an unreadable setting: Airflow falls back to its default too
         return DEFAULT_MIN_MASKED_SECRET_LENGTH
+
+
+def mask_secret(secret: Any, name: str | None = None) -> None:
+    """Airflow's ``mask_secret``, with Airflow 3's floor on both lines: text shorter than
+    :func:`min_masked_secret_length` is not registered (Airflow 2.11 would mask every ``t`` or
+    ``eu`` in every log line of the process from then on).
+
+    :param secret: the value (text, or a dict / list of values, as Airflow takes them).
+    :param name: the key it was found under, if any.
+    """
+    if isinstance(secret, str) and len(secret) < min_masked_secret_length():
+        return
+    from airflow.providers.common.compat.sdk import mask_secret as airflow_mask_secret
+
+    airflow_mask_secret(secret, name)
 
 
 #: What Airflow 3 writes into ``[database] sql_alchemy_conn`` of a task process (in memory only), so

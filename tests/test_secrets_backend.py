@@ -443,7 +443,7 @@ def test_any_failure_for_a_datacoves_name_is_a_refusal(endpoint):
 
 
 def backend_on(url: str) -> DatacovesSecretsBackend:
-    return DatacovesSecretsBackend(api_endpoint=url, api_token="t", account="a", project="p", environment="e")
+    return DatacovesSecretsBackend(api_endpoint=url, api_token="unruly-token-9314", account="a", project="p", environment="e")
 
 
 def test_a_retry_after_beyond_the_budget_ends_the_lookup_at_once():

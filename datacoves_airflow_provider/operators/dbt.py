@@ -65,6 +65,12 @@ def _read_project_file(project: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+
+#: How far a file's modification time may lag ``time.time()`` (filesystems stamp files from the
+#: kernel's coarse clock, a tick of 1-10 ms behind): files dbt writes are compared with the command's
+#: start less this.
+FILE_CLOCK_SLACK = 0.1
+
 class DatacovesDbtOperator(DatacovesBashOperator):
     """Run dbt commands in the dbt project of a private, writable copy of the repository.
 
@@ -236,7 +242,9 @@ class DatacovesDbtOperator(DatacovesBashOperator):
                         f"dbt deps failed with exit code {deps.exit_code} (see the log above), so "
                         f"{command!r} did not run"
                     )
-            started = time.time()
+            # file times come from the kernel's coarse clock, which may lag time.time() by a tick:
+            # a file dbt writes at once could otherwise look older than the command
+            started = time.time() - FILE_CLOCK_SLACK
             result = self.run_bash(staged, command, env=env, cwd=project)
         finally:
             if transfer is not None:
