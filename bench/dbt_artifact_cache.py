@@ -22,14 +22,11 @@ Run: .venvs/af3/bin/python bench/dbt_artifact_cache.py   (or .venvs/af2/bin/pyth
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import statistics
 import sys
 import tempfile
 import threading
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,27 +77,9 @@ def main() -> None:
         database = tmp / "warehouse.duckdb"
         server = DatacovesApiServer(("127.0.0.1", 0), tmp / "dbt_api", TOKEN)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        (tmp / "airflow_home").mkdir()
-        (tmp / "stage").mkdir()
-        os.environ.update(
-            AIRFLOW_HOME=str(tmp / "airflow_home"),
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__UNIT_TEST_MODE="False",
-            AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV=str(task_bench.DBT_VENV),
-            AIRFLOW__DATACOVES__STAGING_DIR=str(tmp / "stage"),
-            AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="api",
-            AIRFLOW_CONN_BENCH=json.dumps({"conn_type": "duckdb", "host": str(database)}),
-            DATACOVES__REPO_PATH=str(repo),
-            DATACOVES__API_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}",
-            DATACOVES__API_TOKEN=TOKEN,
-            DATACOVES__ACCOUNT_ID="1",
-            DATACOVES__PROJECT_SLUG="bench",
-            DATACOVES__ENVIRONMENT_SLUG="bench",
-            DO_NOT_TRACK="1",
-            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        task_bench.worker_environment(
+            tmp, repo, database, **task_bench.api_store_environment(server.server_address[1], TOKEN)
         )
-        sys.warnoptions.append("ignore")
-        warnings.simplefilter("ignore")
         from airflow import __version__
 
         task_log = tmp / "task.log"

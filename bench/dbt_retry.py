@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -298,22 +297,12 @@ def main() -> None:
         graph, failing = build_repo(tmp / "repo", landing, work_rows)
         selected = set(failing).union(*(descendants(graph, n) for n in failing))
         store_root = tmp / "store"
-        (tmp / "airflow_home").mkdir()
-        (tmp / "stage").mkdir()
-        os.environ.update(
-            AIRFLOW_HOME=str(tmp / "airflow_home"),
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__UNIT_TEST_MODE="False",
-            AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV=str(task_bench.DBT_VENV),
-            AIRFLOW__DATACOVES__STAGING_DIR=str(tmp / "stage"),
+        task_bench.worker_environment(
+            tmp,
+            tmp / "repo",
+            tmp / "warehouse.duckdb",
             AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(store_root),
-            AIRFLOW_CONN_BENCH=json.dumps({"conn_type": "duckdb", "host": str(tmp / "warehouse.duckdb")}),
-            DATACOVES__REPO_PATH=str(tmp / "repo"),
-            DO_NOT_TRACK="1",
-            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         )
-        sys.warnoptions.append("ignore")
-        warnings.simplefilter("ignore")
         from airflow import __version__
 
         task_log = tmp / "task.log"

@@ -219,6 +219,51 @@ def run_baseline(project: Path, profiles: Path, log_path: Path) -> tuple[float, 
 # -- ours ------------------------------------------------------------------------------------------
 
 
+def worker_environment(tmp: Path, repo: Path, database: Path, **extra: str) -> None:
+    """Make this process a worker that runs ``@task.datacoves_dbt`` tasks in-process: Airflow home
+    and staging folder under ``tmp`` (no airflow.cfg or DB of the user's is touched), the dbt venv,
+    the DuckDB connection ``bench`` on ``database``, ``repo`` as the repository; ``extra`` adds
+    variables (e.g. the artifact store's). Warnings are silenced, as ``python -W ignore`` would.
+
+    :param tmp: the bench's scratch folder.
+    :param repo: the repository the tasks stage.
+    :param database: the DuckDB file.
+    :param extra: more environment variables.
+    """
+    (tmp / "airflow_home").mkdir()
+    (tmp / "stage").mkdir()
+    os.environ.update(
+        AIRFLOW_HOME=str(tmp / "airflow_home"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV=str(DBT_VENV),
+        AIRFLOW__DATACOVES__STAGING_DIR=str(tmp / "stage"),
+        AIRFLOW_CONN_BENCH=json.dumps({"conn_type": "duckdb", "host": str(database)}),
+        DATACOVES__REPO_PATH=str(repo),
+        DO_NOT_TRACK="1",
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        **extra,
+    )
+    sys.warnoptions.append("ignore")  # as `python -W ignore`: Airflow 2 re-enables its own otherwise
+    warnings.simplefilter("ignore")
+
+
+def api_store_environment(port: int, token: str) -> dict[str, str]:
+    """The variables that make the reference dbt API server on ``port`` the artifact store.
+
+    :param port: the server's port on 127.0.0.1.
+    :param token: its token.
+    """
+    return {
+        "AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE": "api",
+        "DATACOVES__API_ENDPOINT": f"http://127.0.0.1:{port}",
+        "DATACOVES__API_TOKEN": token,
+        "DATACOVES__ACCOUNT_ID": "1",
+        "DATACOVES__PROJECT_SLUG": "bench",
+        "DATACOVES__ENVIRONMENT_SLUG": "bench",
+    }
+
+
 def configure_task_log(log_path: Path) -> None:
     """Send the task's log to ``log_path`` as a worker does (Airflow 3: JSON lines; 2.x: the
     ``airflow.task`` logger), with timestamps that :func:`phases` reads back."""
@@ -370,21 +415,7 @@ def main() -> None:
         project = repo / "transform"
         database = tmp / "warehouse.duckdb"
         profiles = write_baseline_profile(tmp / "baseline_profiles", database)
-        (tmp / "airflow_home").mkdir()
-        (tmp / "stage").mkdir()
-        os.environ.update(
-            AIRFLOW_HOME=str(tmp / "airflow_home"),  # no airflow.cfg or DB of the user's is touched
-            AIRFLOW__CORE__LOAD_EXAMPLES="False",
-            AIRFLOW__CORE__UNIT_TEST_MODE="False",
-            AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV=str(DBT_VENV),
-            AIRFLOW__DATACOVES__STAGING_DIR=str(tmp / "stage"),
-            AIRFLOW_CONN_BENCH=json.dumps({"conn_type": "duckdb", "host": str(database)}),
-            DATACOVES__REPO_PATH=str(repo),
-            DO_NOT_TRACK="1",
-            DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        )
-        sys.warnoptions.append("ignore")  # as `python -W ignore`: Airflow 2 re-enables its own otherwise
-        warnings.simplefilter("ignore")
+        worker_environment(tmp, repo, database)
         from airflow import __version__
 
         task_log, shell_log = tmp / "task.log", tmp / "shell.log"
