@@ -176,7 +176,7 @@ class DbtApiClient:
         response = self._request(
             "POST",
             self._files(scope),
-            budget=max(TRANSFER_BUDGET, self._budget()),
+            budget=self._transfer_budget(),
             data=body,
             headers={"Content-Type": body.content_type},
         )
@@ -207,7 +207,7 @@ class DbtApiClient:
                 url,
                 service=service,
                 timeout=self._timeouts(),
-                budget=max(TRANSFER_BUDGET, self._budget()),
+                budget=self._transfer_budget(),
                 params=tag_params(tag),
             ) as response:
                 if response.status_code == 404:
@@ -272,18 +272,17 @@ class DbtApiClient:
     def _decode(self, method: str, url: str, response: BoundedResponse) -> Any:
         """The reply's JSON document; a :class:`DbtApiError` naming the route when it is not JSON
         (e.g. a proxy's HTML page answered instead of the API)."""
-        route = url[len(self.base_url) :] or "/"
         try:
             return response.json()
         except RecursionError:
             raise DbtApiError(
-                f"dbt API {method} {route} at {self.settings.endpoint} answered a JSON document nested "
-                "too deeply to read (more levels than Python's JSON parser takes)"
+                f"{self._service(method, url)} answered a JSON document nested too deeply to read "
+                "(more levels than Python's JSON parser takes)"
             ) from None
         except ValueError:
             kind = response.headers.get("Content-Type") or "no Content-Type"
             raise DbtApiError(
-                f"dbt API {method} {route} at {self.settings.endpoint} answered {response.status_code} "
+                f"{self._service(method, url)} answered {response.status_code} "
                 f"{response.reason} with a reply that is not JSON ({kind}): {_short(response.text, 120)!r}; "
                 "check that DATACOVES__API_ENDPOINT points at the Datacoves API, not at a proxy or web page"
             ) from None
@@ -323,6 +322,9 @@ class DbtApiClient:
     def _budget(self) -> float:
         return call_budget(self.timeout, self.retries)
 
+    def _transfer_budget(self) -> float:  # an upload or a download, which may be large
+        return max(TRANSFER_BUDGET, self._budget())
+
     def _failed(self, method: str, url: str, exc: Exception) -> DbtApiError:
         return DbtApiError(
             f"{self._service(method, url)} failed after {self.retries + 1} attempts: "
@@ -340,13 +342,10 @@ class DbtApiClient:
 
 def _error_text(response: requests.Response) -> str:
     """The start of an error reply: what a message needs, never more."""
-    from datacoves_airflow_provider.hooks.http_session import ERROR_BODY_BYTES
+    from datacoves_airflow_provider.hooks.http_session import ERROR_BODY_BYTES, decode_body
 
     head = next(response.iter_content(chunk_size=ERROR_BODY_BYTES), b"")[:ERROR_BODY_BYTES]
-    try:
-        return head.decode(response.encoding or "utf-8", errors="replace")
-    except LookupError:  # a charset Python does not know
-        return head.decode("utf-8", errors="replace")
+    return decode_body(head, response.encoding)
 
 
 def _seg(value: str) -> str:

@@ -46,6 +46,8 @@ __all__ = [
     "bounded_stream",
     "call_budget",
     "check_timeout_and_retries",
+    "decode_body",
+    "post_webhook",
     "redact_urllib3_log_arguments",
     "retrying_session",
 ]
@@ -334,10 +336,7 @@ class BoundedResponse:
     @property
     def text(self) -> str:
         """The body as text (undecodable bytes replaced)."""
-        try:
-            return self.content.decode(self.encoding or "utf-8", errors="replace")
-        except LookupError:  # a charset Python does not know
-            return self.content.decode("utf-8", errors="replace")
+        return decode_body(self.content, self.encoding)
 
     def json(self) -> Any:
         """The body parsed as JSON (``ValueError`` when it is not; ``RecursionError`` when it
@@ -345,20 +344,32 @@ class BoundedResponse:
         return json.loads(self.content)
 
 
-def _over_budget(service: str, budget: float, call: _Call) -> HttpLimitError | None:
-    """The error for a call that ran out of time, or None when it did not."""
+def decode_body(content: bytes, encoding: str | None) -> str:
+    """A reply body as text, in the charset it declared (else UTF-8), undecodable bytes replaced.
+
+    :param content: the body, or the part of it read.
+    :param encoding: the declared charset, if any.
+    """
+    try:
+        return content.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return content.decode("utf-8", errors="replace")
+
+
+def _raise_if_over_budget(service: str, budget: float, call: _Call) -> None:
+    """Raise the :class:`HttpLimitError` of a call that ran out of time (in place of whatever
+    error the cut caused); return when it did not."""
     if call.retry_after is not None:
-        return HttpLimitError(
+        raise HttpLimitError(
             f"{service} asked to be retried later (Retry-After: {call.retry_after[:40]}), beyond the "
             f"{max(call.left(), 0):.0f} s left of this call's {budget:g} s budget; it was not retried: "
             "try again later, or raise the client's timeout"
-        )
+        ) from None
     if call.cut or call.left() <= 0:
-        return HttpLimitError(
+        raise HttpLimitError(
             f"{service} did not answer within this call's {budget:g} s budget (connecting, every "
             "attempt and the waits between them): the server is too slow or trickles its reply"
-        )
-    return None
+        ) from None
 
 
 def _too_large(service: str, max_bytes: int) -> HttpLimitError:
@@ -403,24 +414,16 @@ def bounded_stream(
         try:
             response = session.request(method, url, timeout=timeout, stream=True, **kwargs)
         except requests.RequestException:
-            limit = _over_budget(service, budget, call)
-            if limit is not None:
-                raise limit from None
+            _raise_if_over_budget(service, budget, call)
             raise
         with response:
-            limit = _over_budget(service, budget, call)
-            if limit is not None:
-                raise limit
+            _raise_if_over_budget(service, budget, call)
             try:
                 yield response
             except requests.RequestException:
-                limit = _over_budget(service, budget, call)
-                if limit is not None:
-                    raise limit from None
+                _raise_if_over_budget(service, budget, call)
                 raise
-            limit = _over_budget(service, budget, call)  # a cut may look like the end of the body
-            if limit is not None:
-                raise limit
+            _raise_if_over_budget(service, budget, call)  # a cut may look like the end of the body
 
 
 def bounded_request(
@@ -467,6 +470,47 @@ def bounded_request(
                 break  # enough of an error reply for its message
         content = b"".join(chunks)[:limit]
         return BoundedResponse(r.status_code, r.reason or "", r.headers, content, r.encoding)
+
+
+def post_webhook(
+    url: str,
+    body: bytes,
+    *,
+    service: str,
+    timeout: float,
+    retries: int,
+    content_type: str,
+    proxies: dict[str, str] | None = None,
+) -> BoundedResponse:
+    """POST a webhook message (Teams, Slack) through a new retrying session (1 s backoff base),
+    within ``timeout * (retries + 1)`` seconds, reading at most :data:`WEBHOOK_REPLY_BYTES`.
+
+    :param url: the webhook URL.
+    :param body: the message, serialised.
+    :param service: what the errors call the webhook.
+    :param timeout: seconds per attempt (connecting takes at most 10 s of it).
+    :param retries: further attempts after connection errors, 429 and 5xx answers.
+    :param content_type: the body's ``Content-Type``.
+    :param proxies: ``requests``' proxies, if any.
+    :raises HttpLimitError: the deadline passed, a ``Retry-After`` did not fit, or the reply was too large.
+    :raises requests.RequestException: the post failed otherwise.
+    """
+    session = retrying_session(retries=retries, backoff_factor=1.0)
+    try:
+        return bounded_request(
+            session,
+            "POST",
+            url,
+            service=service,
+            timeout=(min(float(timeout), 10.0), float(timeout)),
+            budget=call_budget(timeout, retries),
+            max_bytes=WEBHOOK_REPLY_BYTES,
+            data=body,
+            headers={"Content-Type": content_type},
+            proxies=proxies,
+        )
+    finally:
+        session.close()
 
 
 # -- logging and argument checks ---------------------------------------------------------------------

@@ -183,29 +183,19 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
         """
         import requests
 
-        from datacoves_airflow_provider.hooks.http_session import (
-            WEBHOOK_REPLY_BYTES,
-            HttpLimitError,
-            bounded_request,
-            call_budget,
-            retrying_session,
-        )
+        from datacoves_airflow_provider.hooks.http_session import HttpLimitError, post_webhook
 
         conn_id, url, kind = self.resolve()
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         target = redacted_url(url)
-        session = retrying_session(retries=self.retries, backoff_factor=1.0)
         try:
-            response = bounded_request(
-                session,
-                "POST",
+            response = post_webhook(
                 url,
+                body,
                 service=f"the MS Teams webhook {target} (connection {conn_id!r})",
-                timeout=(min(self.timeout, 10.0), self.timeout),
-                budget=call_budget(self.timeout, self.retries),
-                max_bytes=WEBHOOK_REPLY_BYTES,
-                data=body,
-                headers={"Content-Type": "application/json; charset=utf-8"},
+                timeout=self.timeout,
+                retries=self.retries,
+                content_type="application/json; charset=utf-8",
             )
         except HttpLimitError as err:
             raise MSTeamsWebhookError(str(err)) from None
@@ -213,8 +203,6 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
             raise MSTeamsWebhookError(
                 f"could not post to {target} (connection {conn_id!r}): {type(err).__name__}"
             ) from None
-        finally:
-            session.close()
         # Workflows answer 202 Accepted; connector webhooks 200 (with "1" as the body)
         if response.status_code not in (200, 202):
             raise MSTeamsWebhookError(

@@ -160,13 +160,7 @@ class SlackNotifier(AlertNotifier):
         import requests
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
-        from datacoves_airflow_provider.hooks.http_session import (
-            WEBHOOK_REPLY_BYTES,
-            HttpLimitError,
-            bounded_request,
-            call_budget,
-            retrying_session,
-        )
+        from datacoves_airflow_provider.hooks.http_session import HttpLimitError, post_webhook
 
         conn_id = self._connection_id()
         # the Slack provider reads the webhook URL (and proxy) from the connection; the post goes
@@ -179,18 +173,14 @@ class SlackNotifier(AlertNotifier):
             compat.mask_secret(token)
         proxy = getattr(client, "proxy", None)
         body = json.dumps(slack_message(card)).encode("utf-8")
-        session = retrying_session(retries=self.retries, backoff_factor=1.0)
         try:
-            response = bounded_request(
-                session,
-                "POST",
+            response = post_webhook(
                 url,
+                body,
                 service=f"the Slack webhook (connection {conn_id!r})",
-                timeout=(min(float(self.timeout), 10.0), float(self.timeout)),
-                budget=call_budget(self.timeout, self.retries),
-                max_bytes=WEBHOOK_REPLY_BYTES,
-                data=body,
-                headers={"Content-Type": "application/json;charset=utf-8"},
+                timeout=self.timeout,
+                retries=self.retries,
+                content_type="application/json;charset=utf-8",
                 proxies={"http": proxy, "https": proxy} if proxy else None,
             )
         except HttpLimitError as err:
@@ -199,8 +189,6 @@ class SlackNotifier(AlertNotifier):
             raise SlackWebhookError(
                 f"could not post to the Slack webhook (connection {conn_id!r}): {type(err).__name__}"
             ) from None
-        finally:
-            session.close()
         if response.status_code != 200:
             raise SlackWebhookError(
                 f"the Slack webhook (connection {conn_id!r}) answered HTTP {response.status_code}: "

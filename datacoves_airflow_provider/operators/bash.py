@@ -26,6 +26,7 @@ from datacoves_airflow_provider.compat import (
 from datacoves_airflow_provider.operators.repo_staging import (
     StagedRepository,
     StagingPolicy,
+    is_within,
     stage_repository,
 )
 
@@ -222,16 +223,12 @@ def inside_copy(staged: StagedRepository, path: Path, *, what: str) -> Path:
     :param what: the setting it came from, as the message names it (``cwd='x'``).
     """
     copy = os.path.realpath(staged.repo)
-
-    def inside(target: str) -> bool:
-        return target == copy or target.startswith(copy + os.sep)
-
-    if inside(os.path.realpath(path)):
+    if is_within(os.path.realpath(path), copy):
         return path
     current = staged.repo
     for part in path.relative_to(staged.repo).parts:
         current = current / part
-        if current.is_symlink() and not inside(os.path.realpath(current)):
+        if current.is_symlink() and not is_within(os.path.realpath(current), copy):
             raise AirflowException(
                 f"{what} goes through the link {str(current.relative_to(staged.repo))!r} -> "
                 f"{os.readlink(current)!r}, which leads outside the repository copy the task runs in: "

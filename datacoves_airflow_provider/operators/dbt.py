@@ -65,11 +65,11 @@ def _read_project_file(project: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-
 #: How far a file's modification time may lag ``time.time()`` (filesystems stamp files from the
 #: kernel's coarse clock, a tick of 1-10 ms behind): files dbt writes are compared with the command's
 #: start less this.
 FILE_CLOCK_SLACK = 0.1
+
 
 class DatacovesDbtOperator(DatacovesBashOperator):
     """Run dbt commands in the dbt project of a private, writable copy of the repository.

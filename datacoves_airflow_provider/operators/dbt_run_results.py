@@ -144,9 +144,9 @@ def read_run_summary(path: Path, *, written_after: float | None = None, log: Any
             return None
         return _summarise(_load(path, info))
     except (_Unsummarisable, RecursionError, MemoryError) as exc:
-        reason = str(exc) if isinstance(exc, _Unsummarisable) else "it is nested too deeply"
-        if isinstance(exc, MemoryError):
-            reason = "it is too large to read"
+        reason = {RecursionError: "it is nested too deeply", MemoryError: "it is too large to read"}.get(
+            type(exc), str(exc)
+        )
         if log is not None:
             log.warning(
                 "dbt's run results %s could not be summarised: %s. The task's outcome is dbt's exit code; "

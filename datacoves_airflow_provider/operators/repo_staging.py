@@ -45,6 +45,7 @@ __all__ = [
     "StagedRepository",
     "StagingError",
     "StagingPolicy",
+    "is_within",
     "prepare_staging_base",
     "stage_repository",
 ]
@@ -188,6 +189,16 @@ def _display(name: str) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+def is_within(target: str, top: str) -> bool:
+    """Whether the path ``target`` is ``top`` or lies below it (both as given: resolve links first
+    where they matter).
+
+    :param target: the path to place.
+    :param top: the folder.
+    """
+    return target == top or target.startswith(top + os.sep)
+
+
 def _remove_tree(path: Path) -> None:
     """Remove ``path`` even when the command left read-only files or folders behind.
 
@@ -196,15 +207,12 @@ def _remove_tree(path: Path) -> None:
     """
     top = os.fspath(path)
 
-    def inside(target: str) -> bool:
-        return target == top or target.startswith(top + os.sep)
-
     def make_writable_and_retry(func: Any, target: str, _exc: Any) -> None:
         parent = os.path.dirname(target)
         try:
-            if target != top and inside(parent):
+            if target != top and is_within(parent, top):
                 os.chmod(parent, stat.S_IRWXU)
-            if inside(target) and stat.S_ISDIR(os.lstat(target).st_mode):
+            if is_within(target, top) and stat.S_ISDIR(os.lstat(target).st_mode):
                 os.chmod(target, stat.S_IRWXU)
             func(target)
         except FileNotFoundError:

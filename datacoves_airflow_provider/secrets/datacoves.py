@@ -287,16 +287,16 @@ def mask_secret_parts(value: Any) -> None:
     could be shown on its own: every leaf of a document (a dict's values at any depth, whatever the
     keys are called; Airflow itself masks only the values of "sensitive" keys such as ``password``)
     and every line of a multi-line text (a PEM key's body lines). Parts shorter than
-    :func:`~datacoves_airflow_provider.compat.min_masked_secret_length` are not registered: they
-    are not secret, and masking them would garble logs.
+    :func:`~datacoves_airflow_provider.compat.min_masked_secret_length` are not registered
+    (:func:`~datacoves_airflow_provider.compat.mask_secret` skips them): they are not secret, and
+    masking them would garble logs.
 
     :param value: a secret's value: text, or a parsed JSON document.
     """
-    from datacoves_airflow_provider.compat import mask_secret, min_masked_secret_length
+    from datacoves_airflow_provider.compat import mask_secret
 
     if isinstance(value, str):
         mask_secret(value)  # the whole text: Airflow's masker applies its own rules to it
-    shortest = min_masked_secret_length()
     registered: set[str] = set()
     pending = [value]
     while pending:  # a loop, not recursion: a document may nest deeply
@@ -311,7 +311,7 @@ def mask_secret_parts(value: Any) -> None:
             continue
         text = item if isinstance(item, str) else str(item)
         for part in (text.strip(), *(line.strip() for line in text.splitlines())):
-            if len(part) >= shortest and part not in registered:
+            if part not in registered:
                 registered.add(part)
                 mask_secret(part)
 
