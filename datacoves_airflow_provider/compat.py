@@ -1,8 +1,10 @@
-"""Every difference between the Airflow 2.11 and 3.x lines, in one place.
+"""Every difference between the Airflow 2.10/2.11 and 3.x lines, in one place.
 
 The rest of the package imports Airflow's moving parts from here and never asks which Airflow it
-runs on. Most names come from ``airflow.providers.common.compat.sdk``, which resolves them for the
-running Airflow; the few it does not cover are resolved below.
+runs on. Each name is looked up in a short list of module paths, newest Airflow first (the same
+paths ``airflow.providers.common.compat.sdk`` uses). The package does not depend on that provider:
+the releases whose ``sdk`` module has every name used here require Airflow 2.11, and the
+Datacoves platform's image runs Airflow 2.10 (docs/running-on-datacoves.md, "Install").
 
 Names are resolved on first use (PEP 562 ``__getattr__``), not when this module is imported: the
 secrets backend is imported while Airflow 2 is still initialising its configuration, when
@@ -12,6 +14,7 @@ names its operators use.
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +24,7 @@ from packaging.version import Version
 if TYPE_CHECKING:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.providers.common.compat.sdk import (
+        DAG,
         SET_DURING_EXECUTION,
         AirflowException,
         AirflowNotFoundException,
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
         Context,
         DecoratedOperator,
         TaskDecorator,
+        Variable,
         conf,
         context_merge,
         context_to_airflow_vars,
@@ -40,6 +45,7 @@ if TYPE_CHECKING:
         redact,
         task_decorator_factory,
     )
+    from airflow.providers.standard.operators.bash import BashOperator
     from airflow.secrets import BaseSecretsBackend
 
     SecretsLookupRefused = PermissionError
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AIRFLOW_VERSION",
     "AIRFLOW_V_3_0_PLUS",
+    "DAG",
     "SET_DURING_EXECUTION",
     "AirflowException",
     "AirflowNotFoundException",
@@ -56,11 +63,13 @@ __all__ = [
     "BaseNotifier",
     "BaseOperator",
     "BaseSecretsBackend",
+    "BashOperator",
     "Connection",
     "Context",
     "DecoratedOperator",
     "SecretsLookupRefused",
     "TaskDecorator",
+    "Variable",
     "conf",
     "context_merge",
     "context_to_airflow_vars",
@@ -70,24 +79,95 @@ __all__ = [
     "min_masked_secret_length",
     "new_dag_bag",
     "redact",
+    "snowflake_conn_params",
     "task_decorator_factory",
 ]
 
 AIRFLOW_V_3_0_PLUS: bool = Version(Version(AIRFLOW_VERSION).base_version) >= Version("3.0.0")
 
-#: Names ``airflow.providers.common.compat.sdk`` resolves for the running Airflow: all of
-#: ``__all__`` except those defined or resolved here.
-_FROM_COMMON_COMPAT = frozenset(__all__) - {
-    "AIRFLOW_VERSION",
-    "AIRFLOW_V_3_0_PLUS",
-    "BaseSecretsBackend",
-    "Context",
-    "SecretsLookupRefused",
-    "mask_secret",
-    "metadata_database_url",
-    "min_masked_secret_length",
-    "new_dag_bag",
+_SDK = "airflow.sdk"
+_SDK_DECORATOR = "airflow.sdk.bases.decorator"
+_SDK_EXCEPTIONS = "airflow.sdk.exceptions"
+
+#: Where each name lives: the modules to try, newest Airflow first, the Airflow 2.10/2.11 one last.
+#: (``SET_DURING_EXECUTION`` on Airflow 2 is :data:`SET_DURING_EXECUTION_AIRFLOW_2`, below.)
+_IMPORT_PATHS: dict[str, tuple[str, ...]] = {
+    "AirflowException": (_SDK_EXCEPTIONS, "airflow.exceptions"),
+    "AirflowNotFoundException": (_SDK_EXCEPTIONS, "airflow.exceptions"),
+    "AirflowSkipException": (_SDK_EXCEPTIONS, "airflow.exceptions"),
+    "AirflowTaskTimeout": (_SDK_EXCEPTIONS, "airflow.exceptions"),
+    "BaseHook": (_SDK, "airflow.hooks.base"),
+    "BaseNotifier": (_SDK, "airflow.notifications.basenotifier"),
+    "BaseOperator": (_SDK, "airflow.models.baseoperator"),
+    # the standard provider (always there on Airflow 3, optional on 2.x) before 2.x core's own
+    "BashOperator": ("airflow.providers.standard.operators.bash", "airflow.operators.bash"),
+    "Connection": (_SDK, "airflow.models.connection"),
+    "DAG": (_SDK, "airflow.models.dag"),
+    "DecoratedOperator": (_SDK_DECORATOR, "airflow.decorators.base"),
+    "SET_DURING_EXECUTION": ("airflow.sdk.definitions._internal.types",),
+    "TaskDecorator": (_SDK_DECORATOR, "airflow.decorators"),
+    "Variable": (_SDK, "airflow.models.variable"),
+    "conf": ("airflow.sdk.configuration", "airflow.configuration"),
+    "context_merge": ("airflow.sdk.definitions.context", "airflow.utils.context"),
+    "context_to_airflow_vars": ("airflow.sdk.execution_time.context", "airflow.utils.operator_helpers"),
+    "determine_kwargs": (_SDK_DECORATOR, "airflow.utils.operator_helpers"),
+    "redact": (
+        "airflow.sdk.log",
+        "airflow.sdk._shared.secrets_masker",
+        "airflow.sdk.execution_time.secrets_masker",
+        "airflow.utils.log.secrets_masker",
+    ),
+    "task_decorator_factory": (_SDK_DECORATOR, "airflow.decorators.base"),
+    "_airflow_mask_secret": (
+        "airflow.sdk.log",
+        "airflow.sdk.execution_time.secrets_masker",
+        "airflow.utils.log.secrets_masker",
+    ),
 }
+
+#: The attribute each path holds, where it differs from the name used here.
+_ATTRIBUTE = {"_airflow_mask_secret": "mask_secret"}
+
+
+def _import_first(name: str) -> Any:
+    """``name`` from the first of its :data:`_IMPORT_PATHS` modules that has it."""
+    attribute = _ATTRIBUTE.get(name, name)
+    failures: list[str] = []
+    for path in _IMPORT_PATHS[name]:
+        try:
+            return getattr(importlib.import_module(path), attribute)
+        except (ImportError, AttributeError) as exc:
+            failures.append(f"{path}: {exc}")
+    if name == "SET_DURING_EXECUTION" and not AIRFLOW_V_3_0_PLUS:
+        return _set_during_execution_airflow_2()
+    raise ImportError(
+        f"Airflow {AIRFLOW_VERSION} has no {attribute!r} where this provider looks for it ("
+        + "; ".join(failures)
+        + "): supported are Airflow 2.10, 2.11 and 3.x"
+    )
+
+
+def _set_during_execution_airflow_2() -> Any:
+    """Airflow 2's stand-in for the Task SDK's ``SET_DURING_EXECUTION``: an ``ArgNotSet`` (so that
+    Airflow treats the field as unset) whose text is fixed. A bare ``NOTSET`` in a templated field is
+    serialised as its object address, which changes the DAG's hash on every parse."""
+    from airflow.utils.types import ArgNotSet  # type: ignore[attr-defined]  # Airflow 2 only
+
+    class SetDuringExecution(ArgNotSet):  # type: ignore[misc,valid-type]
+        """Sentinel for an argument set during execution, not at parse time."""
+
+        def __repr__(self) -> str:
+            return "DYNAMIC (set during execution)"
+
+        __str__ = __repr__
+
+        def __copy__(self) -> SetDuringExecution:  # a sentinel survives Airflow's copies of a task
+            return self
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> SetDuringExecution:
+            return self
+
+    return SetDuringExecution()
 
 
 class SecretsLookupRefusedOnAirflow2(PermissionError):
@@ -104,10 +184,8 @@ def _secrets_lookup_refused() -> type[Exception]:
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_COMMON_COMPAT:
-        from airflow.providers.common.compat import sdk
-
-        value = getattr(sdk, name)
+    if name in _IMPORT_PATHS:
+        value = _import_first(name)
     elif name == "BaseSecretsBackend":  # the core class: both lines (and the amazon provider) use it
         from airflow.secrets import BaseSecretsBackend
 
@@ -173,8 +251,7 @@ def mask_secret(secret: Any, name: str | None = None) -> None:
     """
     if isinstance(secret, str) and len(secret) < min_masked_secret_length():
         return
-    from airflow.providers.common.compat.sdk import mask_secret as airflow_mask_secret
-
+    airflow_mask_secret = globals().get("_airflow_mask_secret") or __getattr__("_airflow_mask_secret")
     airflow_mask_secret(secret, name)
 
 
@@ -206,3 +283,15 @@ def metadata_database_url() -> str | None:
 
         return subprocess.run(shlex.split(command), capture_output=True, text=True, check=True).stdout.strip()
     return None
+
+
+def snowflake_conn_params(hook: Any) -> dict[str, Any]:
+    """The connection parameters a ``SnowflakeHook`` built from its Airflow connection.
+
+    ``SnowflakeHook._get_conn_params`` is a cached property in the Snowflake provider 5.x (the one
+    the Datacoves platform's Airflow 2.10 image ships) and a method from 6.0 on.
+
+    :param hook: the ``SnowflakeHook`` (or a hook with the same ``_get_conn_params``).
+    """
+    params = hook._get_conn_params
+    return dict(params() if callable(params) else params)

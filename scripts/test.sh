@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: lint and type checks, then every test on Airflow 3.x and on Airflow 2.11.
-# Fails if any check or test fails, or if a line ran no test.
+# The whole test suite: lint and type checks, then every test on Airflow 3.x and on Airflow 2.11, then
+# tests/platform_image on the Datacoves platform's image (Airflow 2.10.5 and the providers it pins:
+# requirements/airflow210.lock; about a minute). Fails if any check or test fails, or if a line ran no test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh af3 af2 dbt
+scripts/bootstrap.sh af3 af2 dbt af210
 export PATH="$PWD/.venvs/af3/bin:$PATH"
 echo "== ruff"; .venvs/af3/bin/ruff check datacoves_airflow_provider operators tests bench example_dags
 echo "== mypy"; .venvs/af3/bin/mypy
@@ -14,4 +15,8 @@ for line in af3 af2; do
   .venvs/$line/bin/python -m pytest -n 2 --dist loadscope -p no:cacheprovider "$@" || status=$?
   [ "$status" -eq 0 ] || { echo "pytest failed on $line (exit $status)"; exit "$status"; }
 done
-echo "== all checks passed on both Airflow lines"
+echo "== pytest on the platform image: $(.venvs/af210/bin/python -c 'import airflow; print("Airflow", airflow.__version__)')"
+# only tests/platform_image runs here (tests/conftest.py), and it runs only here; arguments are not passed on
+.venvs/af210/bin/python -m pytest -p no:cacheprovider tests/platform_image || status=$?
+[ "$status" -eq 0 ] || { echo "pytest failed on af210 (exit $status)"; exit "$status"; }
+echo "== all checks passed on both Airflow lines and on the platform image"

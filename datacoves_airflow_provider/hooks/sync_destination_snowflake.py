@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from datacoves_airflow_provider.compat import snowflake_conn_params
 from datacoves_airflow_provider.hooks.sync_destination import SyncDestination, SyncState
 from datacoves_airflow_provider.hooks.sync_tables import (
     ColumnKind,
@@ -82,7 +83,7 @@ class SnowflakeDestination(SyncDestination):
             connection = self.connection
             hook.get_connection = lambda conn_id: connection  # type: ignore[method-assign]
         extra = hook.get_connection(self.connection_id).extra_dejson
-        params: dict[str, Any] = dict(hook._get_conn_params())
+        params: dict[str, Any] = snowflake_conn_params(hook)
         if extra.get("protocol"):
             params["protocol"] = extra["protocol"]
         params["network_timeout"] = int(extra.get("network_timeout", _NETWORK_TIMEOUT))

@@ -13,13 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.providers.standard.operators.bash import BashOperator
-
 from datacoves_airflow_provider import environment
 from datacoves_airflow_provider.compat import (
     SET_DURING_EXECUTION,
     AirflowException,
     AirflowSkipException,
+    BashOperator,
     context_to_airflow_vars,
     redact,
 )

@@ -192,7 +192,8 @@ def _lookup_methods() -> list[tuple[type, str]]:
     """(class, method) pairs through which DAG code reads Variables and Connections on this line."""
     from airflow.models.connection import Connection as CoreConnection
     from airflow.models.variable import Variable as CoreVariable
-    from airflow.providers.common.compat.sdk import BaseHook, Connection, Variable
+
+    from datacoves_airflow_provider.compat import BaseHook, Connection, Variable
 
     methods = {
         (Variable, "get"),

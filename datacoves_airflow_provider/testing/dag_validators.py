@@ -36,7 +36,7 @@ from datacoves_airflow_provider.testing.dag_file_analysis import (
 )
 
 if TYPE_CHECKING:
-    from airflow.providers.common.compat.sdk import DAG
+    from datacoves_airflow_provider.compat import DAG
 
 __all__ = [
     "DagCheckError",
