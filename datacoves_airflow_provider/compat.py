@@ -285,13 +285,20 @@ def metadata_database_url() -> str | None:
     return None
 
 
-def snowflake_conn_params(hook: Any) -> dict[str, Any]:
-    """The connection parameters a ``SnowflakeHook`` built from its Airflow connection.
+def snowflake_conn_params(hook: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """The connection parameters a ``SnowflakeHook`` builds from its Airflow connection, the same on
+    every Snowflake provider this package supports.
 
-    ``SnowflakeHook._get_conn_params`` is a cached property in the Snowflake provider 5.x (the one
-    the Datacoves platform's Airflow 2.10 image ships) and a method from 6.0 on.
+    In the Snowflake provider 5.x (the one the Datacoves platform's Airflow 2.10 image ships)
+    ``SnowflakeHook._get_conn_params`` is a cached property and leaves out the ``host`` and ``port``
+    extras; from 6.0 on it is a method and passes them. They are added here when the hook did not.
 
-    :param hook: the ``SnowflakeHook`` (or a hook with the same ``_get_conn_params``).
+    :param hook: the ``SnowflakeHook``.
+    :param extra: the connection's extra (``extra_dejson``).
     """
-    params = hook._get_conn_params
-    return dict(params() if callable(params) else params)
+    built = hook._get_conn_params
+    params = dict(built() if callable(built) else built)
+    for key in ("host", "port"):
+        if extra.get(key) and not params.get(key):
+            params[key] = extra[key]
+    return params

@@ -83,7 +83,7 @@ class SnowflakeDestination(SyncDestination):
             connection = self.connection
             hook.get_connection = lambda conn_id: connection  # type: ignore[method-assign]
         extra = hook.get_connection(self.connection_id).extra_dejson
-        params: dict[str, Any] = snowflake_conn_params(hook)
+        params: dict[str, Any] = snowflake_conn_params(hook, extra)
         if extra.get("protocol"):
             params["protocol"] = extra["protocol"]
         params["network_timeout"] = int(extra.get("network_timeout", _NETWORK_TIMEOUT))

@@ -185,31 +185,24 @@ def test_notifier_posts_an_adaptive_card(dag_run):
     assert "read_secret done" in json.dumps(card["content"])
 
 
-def test_data_sync_reads_connections_through_the_image_hooks(monkeypatch):
-    from datacoves_airflow_provider.compat import snowflake_conn_params
-
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SNOW",
-        json.dumps(
-            {
-                "conn_type": "snowflake",
-                "login": "loader",
-                "password": "snow-pass-3391",
-                "schema": "raw",
-                "extra": {"account": "acme-xy123", "database": "analytics", "warehouse": "wh"},
-            }
-        ),
-    )
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_REDSHIFT",
-        json.dumps(
-            {"conn_type": "redshift", "host": "rs.internal", "login": "u", "password": "p", "schema": "dev"}
-        ),
-    )
+def test_data_sync_connects_through_the_image_hooks(monkeypatch, fakesnow):
+    """SnowflakeHook 5.8 (parameters as a property, no host/port) reaches fakesnow's server;
+    RedshiftSQLHook 9.0 builds the Redshift destination's parameters."""
     from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
-    from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
-    params = snowflake_conn_params(SnowflakeHook(snowflake_conn_id="snow"))
-    assert (params["account"], params["user"], params["database"]) == ("acme-xy123", "loader", "analytics")
-    redshift = RedshiftSQLHook(redshift_conn_id="redshift")._get_conn_params()
-    assert (redshift["host"], redshift["database"]) == ("rs.internal", "dev")
+    from datacoves_airflow_provider.hooks.sync_destination_snowflake import SnowflakeDestination
+
+    extra = {"account": "fakesnow", "database": "platform", "warehouse": "WH", "host": "127.0.0.1"}
+    extra |= {"port": fakesnow.port, "protocol": "http"}
+    snowflake = {"conn_type": "snowflake", "login": "u", "password": "snow-pass-3391", "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_SNOW", json.dumps(snowflake))
+    connection = SnowflakeDestination("snow").connect()
+    try:
+        assert connection.cursor().execute("select 41 + 1").fetchone() == (42,)
+    finally:
+        connection.close()
+
+    redshift = {"conn_type": "redshift", "host": "rs.internal", "login": "u", "password": "p", "schema": "dev"}
+    monkeypatch.setenv("AIRFLOW_CONN_REDSHIFT", json.dumps(redshift))
+    params = RedshiftSQLHook(redshift_conn_id="redshift")._get_conn_params()
+    assert (params["host"], params["database"]) == ("rs.internal", "dev")
