@@ -207,6 +207,62 @@ def demo_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_as_git_repo(DEMO_REPO, tmp_path_factory.mktemp("demo") / "repo")
 
 
+#: The repository's own dbt profile in the platform layout (env-var delivery mode, DuckDB).
+PLATFORM_PROFILES = """\
+default:
+  target: prd
+  outputs:
+    prd:
+      type: duckdb
+      path: "{{ env_var('DUCKDB_PATH') }}"
+      threads: 2
+"""
+
+
+@dataclass
+class PlatformRepo:
+    """A repository laid out as on a Datacoves worker (PLATFORM.md §1): git-sync's read-only clone
+    (``<root>/repo``, a link to ``.worktrees/<hash>``, every file made unwritable) and a
+    ``DATACOVES__REPO_PATH`` that does not exist."""
+
+    root: Path
+    clone: Path
+    read_write: Path
+
+    def env(self) -> dict[str, str]:
+        """The repository variables the platform sets."""
+        return {
+            "DATACOVES__REPO_PATH_RO": str(self.clone),
+            "DATACOVES__REPO_PATH": str(self.read_write),
+            "DATACOVES__DBT_HOME": str(self.clone / "transform"),
+            "DBT_PROFILES_DIR": str(self.clone / "automate" / "dbt"),
+            "PYTHONPATH": str(self.clone),
+        }
+
+
+def build_platform_repo(base: Path) -> PlatformRepo:
+    """The demo repository as git-sync lays it out, read-only, with a DuckDB profile and an
+    importable module (``orchestrate/platform_probe.py``); ``DATACOVES__REPO_PATH`` under ``base``
+    does not exist. Give the result to :func:`release_platform_repo` when done."""
+    root = base / "dags"
+    worktree = root / ".worktrees" / "5f3c1a9e"
+    shutil.copytree(
+        DEMO_REPO, worktree, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages", "__pycache__")
+    )
+    (worktree / "automate" / "dbt" / "profiles.yml").write_text(PLATFORM_PROFILES)
+    (worktree / "orchestrate" / "__init__.py").write_text("")
+    (worktree / "orchestrate" / "platform_probe.py").write_text("WHERE = __file__\n")
+    git_commit_all(worktree)
+    (root / "repo").symlink_to(".worktrees/5f3c1a9e")
+    subprocess.run(["chmod", "-R", "a-w", str(root)], check=True)
+    return PlatformRepo(root=root, clone=root / "repo", read_write=base / "airflow_repo")
+
+
+def release_platform_repo(platform: PlatformRepo) -> None:
+    """Make the layout writable again, so the temporary folder can be removed."""
+    subprocess.run(["chmod", "-R", "u+w", str(platform.root)], check=True)
+
+
 PG_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 

@@ -111,8 +111,10 @@ def test_env_templating_and_append_env(scenario_run, sample_repo):
     _, evidence, _ = scenario_run
     # env replaces the worker environment (BashOperator semantics)...
     assert read(evidence, "templated_env") == "hi there|<unset>"
-    # ...unless append_env=True
-    assert read(evidence, "appended_env") == f"bash_scenarios|{sample_repo}"
+    # ...unless append_env=True; DATACOVES__REPO_PATH then names the task's own copy, where it runs
+    appended_pwd = read(evidence, "appended_pwd")
+    assert read(evidence, "appended_env") == f"bash_scenarios|{appended_pwd}"
+    assert appended_pwd != str(sample_repo) and "datacoves-stage" in appended_pwd
 
 
 def test_failing_command_fails_and_cleans_up(scenario_run):

@@ -426,6 +426,7 @@ def run_task(monkeypatch: pytest.MonkeyPatch, repo: Path, base: Path, command: s
     """``DatacovesBashOperator.execute`` (as the task runner calls it), returning its XCom."""
     from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
 
+    monkeypatch.delenv("DATACOVES__REPO_PATH_RO", raising=False)
     monkeypatch.setenv("DATACOVES__REPO_PATH", str(repo))
     monkeypatch.setenv("AIRFLOW__DATACOVES__STAGING_DIR", str(base))
     monkeypatch.setenv("AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV", str(base / "no_virtualenv"))
@@ -451,3 +452,101 @@ def test_cwd_through_a_link_inside_the_repository(
     (repo / "scripts").symlink_to("orchestrate/utils")
     pwd = run_task(monkeypatch, repo, tmp_path / "stage", "pwd -P", cwd="scripts")
     assert pwd.endswith("/repo/orchestrate/utils") and "datacoves-stage" in pwd
+
+
+# --- the repository source and its roots (DATACOVES__REPO_PATH_RO / DATACOVES__REPO_PATH) ----------
+
+
+def test_read_only_clone_is_the_source_when_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from datacoves_airflow_provider.environment import repository_source
+
+    clone, checkout = tmp_path / "clone", tmp_path / "checkout"
+    clone.mkdir()
+    checkout.mkdir()
+    monkeypatch.setenv("DATACOVES__REPO_PATH", str(checkout))
+    monkeypatch.setenv("DATACOVES__REPO_PATH_RO", "  ")  # blank counts as unset
+    source = repository_source()
+    assert (source.path, source.variable) == (str(checkout), "DATACOVES__REPO_PATH")
+    monkeypatch.setenv("DATACOVES__REPO_PATH_RO", str(clone))
+    monkeypatch.setenv("DATACOVES__REPO_PATH", str(tmp_path / "airflow_repo"))  # need not exist
+    source = repository_source()
+    assert (source.path, source.variable) == (str(clone), "DATACOVES__REPO_PATH_RO")
+    assert not (tmp_path / "airflow_repo").exists()
+
+
+def test_paths_resolve_against_whichever_root_holds_them(tmp_path: Path):
+    from datacoves_airflow_provider.environment import RepositorySource
+
+    worktree = tmp_path / "dags" / ".worktrees" / "abc"
+    (worktree / "transform").mkdir(parents=True)
+    (tmp_path / "dags" / "repo").symlink_to(".worktrees/abc")
+    source = RepositorySource(
+        path=str(tmp_path / "dags" / "repo"),
+        variable="DATACOVES__REPO_PATH_RO",
+        read_only_clone=str(tmp_path / "dags" / "repo"),
+        read_write_path="/tmp/airflow_repo",
+    )
+    assert source.relative_path(f"{tmp_path}/dags/repo/transform") == "transform"
+    assert source.relative_path(f"{worktree}/transform") == "transform"  # through the link
+    assert source.relative_path("/tmp/airflow_repo/transform/") == "transform"
+    assert source.relative_path("/tmp/airflow_repo") == "."
+    assert source.relative_path("transform/../transform") == "transform"
+    assert source.relative_path("../elsewhere") is None
+    assert source.relative_path("/tmp/airflow_repository/transform") is None  # a prefix is not a folder
+    assert source.relative_path("/opt/elsewhere/transform") is None
+    nested = RepositorySource(
+        path="/x/ro", variable="DATACOVES__REPO_PATH_RO", read_only_clone="/x/ro", read_write_path="/x"
+    )
+    assert nested.relative_path("/x/ro/transform") == "transform"  # the deepest root
+    assert nested.relative_path("/x/transform") == "transform"
+
+
+def test_platform_variables_name_the_copy_in_the_command(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """Through the operator, as the task runner calls it: DATACOVES__REPO_PATH is the copy,
+    DATACOVES__DBT_HOME / DBT_PROFILES_DIR / PYTHONPATH entries inside the clone name the copy, a
+    value the author gave wins unless it repeats the worker's, and the worker is unchanged."""
+    from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
+
+    clone = build_sample_repo(tmp_path / "clone")
+    (clone / "automate" / "dbt").mkdir(parents=True)
+    platform = {
+        "DATACOVES__REPO_PATH_RO": str(clone),
+        "DATACOVES__REPO_PATH": str(tmp_path / "airflow_repo"),
+        "DATACOVES__DBT_HOME": str(clone / "transform"),
+        "DBT_PROFILES_DIR": str(clone / "automate" / "dbt"),
+        "PYTHONPATH": os.pathsep.join([str(clone), str(clone / "orchestrate"), "/opt/libs"]),
+    }
+    for name, value in platform.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AIRFLOW__DATACOVES__STAGING_DIR", str(tmp_path / "stage"))
+    monkeypatch.setenv("AIRFLOW__DATACOVES__DEFAULT_VIRTUALENV", str(tmp_path / "no_virtualenv"))
+    show = (
+        'printf "%s|%s|%s|%s|%s|%s" "$(pwd)" "$DATACOVES__REPO_PATH" "$DATACOVES__REPO_PATH_RO" '
+        '"$DATACOVES__DBT_HOME" "$DBT_PROFILES_DIR" "$PYTHONPATH"'
+    )
+
+    def run(**kwargs: object) -> list[str]:
+        return DatacovesBashOperator(task_id="t", bash_command=show, **kwargs).execute({}).split("|")
+
+    pwd, repo_path, read_only, dbt_home, profiles, pythonpath = run()
+    assert repo_path == pwd and "datacoves-stage" in pwd
+    assert read_only == str(clone)
+    assert (dbt_home, profiles) == (f"{pwd}/transform", f"{pwd}/automate/dbt")
+    assert pythonpath.split(os.pathsep) == [pwd, f"{pwd}/orchestrate", "/opt/libs"]
+    # the author's own values win; one that repeats the worker's is the worker's
+    pwd, repo_path, _, dbt_home, profiles, pythonpath = run(
+        env={
+            "DATACOVES__REPO_PATH": "/mine",
+            "DATACOVES__DBT_HOME": platform["DATACOVES__DBT_HOME"],
+            "DBT_PROFILES_DIR": str(clone / "automate"),
+            "PYTHONPATH": str(clone),
+        },
+        append_env=True,
+    )
+    assert (repo_path, dbt_home, profiles) == ("/mine", f"{pwd}/transform", str(clone / "automate"))
+    assert pythonpath.split(os.pathsep) == [pwd, str(clone)]
+    # env without append_env replaces the worker's environment: nothing of it comes back
+    pwd, repo_path, read_only, dbt_home, profiles, pythonpath = run(env={"X": "1"})
+    assert (repo_path, read_only, dbt_home, profiles, pythonpath) == ("", "", "", "", pwd)
+    assert {name: os.environ[name] for name in platform} == platform
+    assert not (tmp_path / "airflow_repo").exists()

@@ -240,11 +240,14 @@ def inside_copy(staged: StagedRepository, path: Path, *, what: str) -> Path:
 class DatacovesBashOperator(BashOperator):
     """Run a bash command in a private, writable copy of the Datacoves repository.
 
-    The repository (``DATACOVES__REPO_PATH``) is staged into a folder only this task can read
-    (see :class:`~datacoves_airflow_provider.operators.repo_staging.StagingPolicy` for what is
-    copied), the virtualenv is activated, and the copy is removed when the task ends, whether it
-    succeeded, failed, or was killed for exceeding ``execution_timeout``. The child process finds
-    the repository copy on its ``PYTHONPATH``; the worker's own environment is never changed.
+    The repository (``DATACOVES__REPO_PATH_RO``, Datacoves' read-only clone, or else
+    ``DATACOVES__REPO_PATH``) is staged into a folder only this task can read (see
+    :class:`~datacoves_airflow_provider.operators.repo_staging.StagingPolicy` for what is copied),
+    the virtualenv is activated, and the copy is removed when the task ends, whether it succeeded,
+    failed, or was killed for exceeding ``execution_timeout``. In the child process
+    ``DATACOVES__REPO_PATH`` names the copy, ``DATACOVES__DBT_HOME`` and ``DBT_PROFILES_DIR`` point
+    into it, and it comes first on ``PYTHONPATH`` (see :meth:`point_env_at_copy`); the worker's own
+    environment is never changed.
 
     :param bash_command: the command to run (templated).
     :param cwd: folder to run in, relative to the repository root (templated). Default: the root.
@@ -309,8 +312,9 @@ class DatacovesBashOperator(BashOperator):
         check_rendered_env(self.env, task_id=self.task_id)
         check_relative_path(self.cwd, param="cwd", task_id=self.task_id, rendered=True)
         check_no_nul(self.virtualenv, param="virtualenv", task_id=self.task_id)
+        source = environment.repository_source()
         with stage_repository(
-            environment.repo_path(), policy=self.staging, base_dir=environment.staging_base_dir()
+            source.path, policy=self.staging, base_dir=environment.staging_base_dir()
         ) as staged:
             try:
                 return self.run_in_repository(staged, context)
@@ -415,14 +419,61 @@ class DatacovesBashOperator(BashOperator):
                 )
             env[key] = value
         env.update(context_to_airflow_vars(context, in_env_var_format=True))
-        existing = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = os.pathsep.join([str(staged.repo), existing] if existing else [str(staged.repo)])
+        self.point_env_at_copy(env, staged)
         venv = self.virtualenv_to_activate(staged)
         if venv is not None:
             env["VIRTUAL_ENV"] = str(venv)
             env["PATH"] = os.pathsep.join([str(venv / "bin"), env.get("PATH") or os.defpath])
             env.pop("PYTHONHOME", None)
         return env
+
+    def _from_user(self, env: Mapping[str, str], name: str) -> bool:
+        """Whether the command's ``name`` is a value the DAG author gave in ``env`` (not the
+        worker's own value, which ``append_env`` or an ``env`` repeating it carries)."""
+        user_env = self.env if isinstance(self.env, Mapping) else {}
+        return name in user_env and env.get(name) != os.environ.get(name)
+
+    def point_env_at_copy(self, env: dict[str, str], staged: StagedRepository) -> None:
+        """Make the repository variables of the command's environment name the task's copy.
+
+        * ``DATACOVES__REPO_PATH`` is the copy (user scripts read it as "the read-write copy the
+          task runs from"), whenever the command gets the worker's environment or ``env`` names it;
+        * ``DATACOVES__DBT_HOME`` and ``DBT_PROFILES_DIR``, when they are absolute paths inside the
+          repository (the read-only clone or ``DATACOVES__REPO_PATH``), name the same place in the
+          copy; relative ones (relative to the repository root) and ones outside are left alone;
+        * ``PYTHONPATH`` starts with the copy, and its entries inside the repository name the copy
+          too, so nothing is imported from the read-only clone;
+        * ``DATACOVES__REPO_PATH_RO`` stays the clone.
+
+        A value the DAG author gave in ``env`` wins (unless it is the worker's own value). ``env``
+        is changed in place; the worker's ``os.environ`` never is.
+
+        :param env: the command's environment so far.
+        :param staged: the task's staging folder.
+        """
+        source = environment.repository_source(check=False)
+        copy = str(staged.repo)
+
+        def in_copy(path: str) -> str | None:
+            if not os.path.isabs(path):
+                return None
+            relative = source.relative_path(path)
+            return None if relative is None else os.path.normpath(os.path.join(copy, relative))
+
+        inherits = self.env is None or self.append_env
+        if (inherits or environment.REPO_PATH in env) and not self._from_user(env, environment.REPO_PATH):
+            env[environment.REPO_PATH] = copy
+        for name in ("DATACOVES__DBT_HOME", "DBT_PROFILES_DIR"):
+            value = env.get(name)
+            mapped = in_copy(value) if value and not self._from_user(env, name) else None
+            if mapped is not None:
+                env[name] = mapped
+        existing = env.get("PYTHONPATH")
+        entries = existing.split(os.pathsep) if existing else []
+        if not self._from_user(env, "PYTHONPATH"):
+            entries = [in_copy(p) or p for p in entries]
+        ordered = dict.fromkeys([copy, *entries])  # first occurrence wins, order kept
+        env["PYTHONPATH"] = os.pathsep.join(ordered)
 
     def virtualenv_to_activate(self, staged: StagedRepository) -> Path | None:
         """The virtualenv for the command, or None (``activate_venv=False``, or no default one).

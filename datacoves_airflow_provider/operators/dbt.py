@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from datacoves_airflow_provider import environment
 from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException, redact
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path, inside_copy
 from datacoves_airflow_provider.operators.dbt_artifacts import ArtifactOptions, ArtifactTransfer
@@ -317,7 +318,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         """The dbt project folder in the repository copy.
 
         :param staged: the task's staging folder.
-        :param env: the command's environment (``DATACOVES__DBT_HOME`` may come from ``env``).
+        :param env: the command's environment.
         """
         if self.project_dir:
             check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id, rendered=True)
@@ -326,7 +327,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             if project != staged.repo and staged.repo not in project.parents:
                 raise AirflowException(f"{source} climbs out of the repository; remove the '..'")
         else:
-            dbt_home = env.get("DATACOVES__DBT_HOME") or os.environ.get("DATACOVES__DBT_HOME", "")
+            dbt_home = self._worker_value("DATACOVES__DBT_HOME")
             if not dbt_home.strip():
                 raise AirflowException(
                     "No dbt project: pass project_dir (relative to the repository root, e.g. "
@@ -337,7 +338,10 @@ class DatacovesDbtOperator(DatacovesBashOperator):
                 staged,
                 dbt_home,
                 "DATACOVES__DBT_HOME",
-                hint=": point it at the dbt project inside the repository, or pass project_dir",
+                hint=(
+                    ": point it at the dbt project inside the repository (an absolute path inside "
+                    "one of those, or a path relative to the repository root), or pass project_dir"
+                ),
             )
         inside_copy(staged, project, what=source)
         if not (project / "dbt_project.yml").is_file():
@@ -386,9 +390,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
                 **profile.env,
             }
         selected = {"DBT_TARGET": self.target} if self.target else {}
-        profile_path = env.get("DATACOVES__AIRFLOW_DBT_PROFILE_PATH") or os.environ.get(
-            "DATACOVES__AIRFLOW_DBT_PROFILE_PATH", ""
-        )
+        profile_path = self._worker_value("DATACOVES__AIRFLOW_DBT_PROFILE_PATH")
         if not profile_path.strip():
             self.log.info(
                 "No connection_id and no DATACOVES__AIRFLOW_DBT_PROFILE_PATH: dbt finds its own profile"
@@ -416,19 +418,30 @@ class DatacovesDbtOperator(DatacovesBashOperator):
                 raise AirflowException(f"Task {self.task_id!r}: {exc}") from None
         return overrides
 
+    def _worker_value(self, name: str) -> str:
+        """``name`` as the DAG author's ``env``, or else the worker, gives it: what was set, before
+        the command's environment pointed it into the copy (so messages quote it as it was set).
+
+        :param name: the variable.
+        """
+        user_env = self.env if isinstance(self.env, Mapping) else {}
+        return user_env.get(name) or os.environ.get(name) or ""
+
     def _in_copy(self, staged: StagedRepository, path: str, name: str, *, hint: str = "") -> Path:
-        """``path`` (absolute inside the repository, or relative to its root) in the repository copy.
+        """``path`` in the repository copy: absolute inside the repository (the read-only clone
+        ``DATACOVES__REPO_PATH_RO`` or ``DATACOVES__REPO_PATH``), or relative to its root.
 
         :param staged: the task's staging folder.
         :param path: the path as the environment gives it.
         :param name: the variable it came from, for the error message.
         :param hint: appended to the error message when ``path`` is outside the repository.
         """
-        repo = os.path.realpath(staged.source)
-        absolute = os.path.realpath(path) if os.path.isabs(path) else os.path.join(repo, path)
-        relative = os.path.relpath(absolute, repo)
-        if relative.split(os.sep)[0] == "..":
-            raise AirflowException(f"{name}={path!r} is outside the repository {repo}{hint}")
+        source = environment.repository_source(check=False)
+        relative = source.relative_path(path)
+        if relative is None:
+            raise AirflowException(
+                f"{name}={path!r} is outside the repository: it is in neither {source.describe_roots()}{hint}"
+            )
         return Path(os.path.normpath(staged.repo / relative))
 
     def needs_dbt_deps(self, project: Path) -> bool:

@@ -1,6 +1,6 @@
 """Stage the repository into a private, writable place for one task.
 
-In Datacoves the repository (``DATACOVES__REPO_PATH``) is a read-only git-sync checkout, so a task
+In Datacoves the repository (``DATACOVES__REPO_PATH_RO``) is a read-only git-sync clone, so a task
 that must write (dbt's ``target/``, a script's output file) gets its own copy. A plain recursive
 copy of a real analytics repository is slow: most of its bytes are git history, virtualenvs and the
 outputs of earlier dbt runs. :class:`StagingPolicy` says what is copied, what is shared read-only
@@ -41,7 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from datacoves_airflow_provider.environment import MissingEnvironmentError
+
 __all__ = [
+    "RepositorySourceError",
     "StagedRepository",
     "StagingError",
     "StagingPolicy",
@@ -60,6 +63,11 @@ _DBT_OUTPUT_DIRS = frozenset({"target", "logs"})
 
 class StagingError(RuntimeError):
     """The repository could not be staged: the message says which path and why."""
+
+
+class RepositorySourceError(StagingError, MissingEnvironmentError):
+    """The repository folder the environment names (``DATACOVES__REPO_PATH_RO`` or
+    ``DATACOVES__REPO_PATH``) is missing, not a folder or unreadable: the message names the variable."""
 
 
 def _check_patterns(name: str, patterns: Sequence[str | bytes]) -> tuple[str, ...]:

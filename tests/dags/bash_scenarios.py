@@ -64,7 +64,9 @@ def bash_scenarios():
 
     @task.datacoves_bash(env={"EXTRA": "{{ dag.dag_id }}"}, append_env=True)
     def appended_env() -> str:
-        return f'echo "$EXTRA|$DATACOVES__REPO_PATH" > {EVIDENCE}/appended_env'
+        return (
+            f'echo "$EXTRA|$DATACOVES__REPO_PATH" > {EVIDENCE}/appended_env && pwd > {EVIDENCE}/appended_pwd'
+        )
 
     @task.datacoves_bash
     def skipped() -> str:
