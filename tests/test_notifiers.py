@@ -415,6 +415,38 @@ def test_colours_and_truncation():
     assert cut.startswith("a" * 40) and cut.endswith("b" * 20) and "140 characters cut" in cut
 
 
+def test_every_theme_color_datacoves_documents_gives_a_valid_card():
+    """Datacoves' Teams docs list default, emphasis, good, attention, warning and accent (Adaptive
+    Card Container styles); ``emphasis`` is no text colour: the title keeps the default colour and
+    the message and facts sit in an emphasis Container. Slack and connector cards get hex."""
+    from datacoves_airflow_provider.notifiers.alert_card import alert_card, hex_color, named_color, text_color
+    from datacoves_airflow_provider.notifiers.ms_teams import MSTeamsNotifier, adaptive_card, message_card
+    from datacoves_airflow_provider.notifiers.slack import SlackNotifier, slack_message
+
+    context = {"run_id": "r1", "reason": "task_failure"}
+    for name in ("default", "emphasis", "good", "attention", "warning", "accent", " Emphasis "):
+        MSTeamsNotifier(theme_color=name)  # accepted at parse time
+        SlackNotifier(theme_color=name)
+        card = alert_card(context, theme_color=name)
+        payload = adaptive_card(card)
+        validate_adaptive_card(payload)
+        assert payload["body"][0]["color"] == text_color(named_color(name, "failure"))
+        assert message_card(card)["themeColor"] == hex_color(name, "failure")
+        assert slack_message(card)["attachments"][0]["color"] == f"#{hex_color(name, 'failure')}"
+    assert named_color(" Emphasis ", "failure") == "emphasis" and text_color("emphasis") == "default"
+    assert hex_color("emphasis", "failure") == "6264A7"
+    emphasis = adaptive_card(alert_card(context, theme_color="emphasis"))
+    assert emphasis["body"][0]["color"] == "default"
+    (panel,) = [b for b in emphasis["body"] if b["type"] == "Container"]
+    assert panel["style"] == "emphasis" and [i["type"] for i in panel["items"]] == ["TextBlock", "FactSet"]
+    accent = adaptive_card(alert_card(context, theme_color="accent"))
+    assert accent["body"][0]["color"] == "accent" and not [
+        b for b in accent["body"] if b["type"] == "Container"
+    ]
+    with pytest.raises(ValueError, match=r"light, emphasis\) or a hex colour"):
+        MSTeamsNotifier(theme_color="blurple")
+
+
 def test_sla_miss_callback_signature_and_a_notifier_never_raises(tmp_path):
     """Airflow 2 calls sla_miss_callback with five arguments; a missing connection is logged."""
     code = """
