@@ -52,6 +52,8 @@ from datacoves_airflow_provider.hooks.dbt_artifact_store import (
 )
 from datacoves_airflow_provider.hooks.ms_teams_webhook import MSTeamsWebhookError, MSTeamsWebhookHook
 from datacoves_airflow_provider.hooks.sync_destination import DestinationError, UnmanagedTableError
+from datacoves_airflow_provider.notifiers.integration import IntegrationNotifier
+from datacoves_airflow_provider.notifiers.integration import inform_failure as integration_inform_failure
 from datacoves_airflow_provider.notifiers.ms_teams import MSTeamsNotifier
 from datacoves_airflow_provider.notifiers.slack import SlackNotifier, SlackWebhookError
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
@@ -314,6 +316,9 @@ CATALOGUE: list[Row] = [
     Row("decorator", "sync-replace_unmanaged-text", lambda c: parse_dag("datacoves_airflow_db_sync", db_type="duckdb", connection_id="duck", replace_unmanaged_tables="yes"), TypeError, "replace_unmanaged_tables must be True or False, got str 'yes'"),
     Row("decorator", "dbt-overrides-secret-list", lambda c: parse_dag("datacoves_dbt", connection_id="main", overrides={"password": ["hunter2"]}), TypeError, "overrides['password'] must be a single value, got list (value not shown: a secret field)"),
     Row("decorator", "dbt-overrides-rendered-text", lambda c: DatacovesDbtOperator(task_id="t", bash_command="dbt ls", connection_id="main", overrides="{{ params.o }}").render_template_fields({"params": {"o": "password=hunter2"}}), AirflowException, "Task 't': overrides rendered to text (16 characters, not shown: it may hold a secret) that is neither a JSON object nor a Python dict"),
+    Row("decorator", "integration-theme_color", lambda c: integration_inform_failure(theme_color="blurple"), ValueError, "theme_color='blurple' is not a colour: use an Adaptive Card colour name (good, attention, warning, accent, default, dark, light, emphasis)"),
+    Row("decorator", "integration-webhook_kind", lambda c: IntegrationNotifier(webhook_kind="card"), ValueError, "webhook_kind must be 'workflows', 'connector' or None, not 'card'"),
+    Row("decorator", "integration-slack-retries", lambda c: integration_inform_failure(retries=-1), ValueError, "retries must be a whole number >= 0 (e.g. retries=3), got -1"),
     # env values, read when the task runs
     Row("env", "REPO_PATH-unset", lambda c: run_bash(), MissingEnvironmentError, "DATACOVES__REPO_PATH is not set"),
     Row("env", "REPO_PATH-missing-folder", lambda c: (c.env(DATACOVES__REPO_PATH=str(c.tmp / "no_repo")), run_bash()), StagingError, "set DATACOVES__REPO_PATH to your repository checkout"),

@@ -415,6 +415,38 @@ def test_colours_and_truncation():
     assert cut.startswith("a" * 40) and cut.endswith("b" * 20) and "140 characters cut" in cut
 
 
+def test_every_theme_color_datacoves_documents_gives_a_valid_card():
+    """Datacoves' Teams docs list default, emphasis, good, attention, warning and accent (Adaptive
+    Card Container styles); ``emphasis`` is no text colour: the title keeps the default colour and
+    the message and facts sit in an emphasis Container. Slack and connector cards get hex."""
+    from datacoves_airflow_provider.notifiers.alert_card import alert_card, hex_color, named_color, text_color
+    from datacoves_airflow_provider.notifiers.ms_teams import MSTeamsNotifier, adaptive_card, message_card
+    from datacoves_airflow_provider.notifiers.slack import SlackNotifier, slack_message
+
+    context = {"run_id": "r1", "reason": "task_failure"}
+    for name in ("default", "emphasis", "good", "attention", "warning", "accent", " Emphasis "):
+        MSTeamsNotifier(theme_color=name)  # accepted at parse time
+        SlackNotifier(theme_color=name)
+        card = alert_card(context, theme_color=name)
+        payload = adaptive_card(card)
+        validate_adaptive_card(payload)
+        assert payload["body"][0]["color"] == text_color(named_color(name, "failure"))
+        assert message_card(card)["themeColor"] == hex_color(name, "failure")
+        assert slack_message(card)["attachments"][0]["color"] == f"#{hex_color(name, 'failure')}"
+    assert named_color(" Emphasis ", "failure") == "emphasis" and text_color("emphasis") == "default"
+    assert hex_color("emphasis", "failure") == "6264A7"
+    emphasis = adaptive_card(alert_card(context, theme_color="emphasis"))
+    assert emphasis["body"][0]["color"] == "default"
+    (panel,) = [b for b in emphasis["body"] if b["type"] == "Container"]
+    assert panel["style"] == "emphasis" and [i["type"] for i in panel["items"]] == ["TextBlock", "FactSet"]
+    accent = adaptive_card(alert_card(context, theme_color="accent"))
+    assert accent["body"][0]["color"] == "accent" and not [
+        b for b in accent["body"] if b["type"] == "Container"
+    ]
+    with pytest.raises(ValueError, match=r"light, emphasis\) or a hex colour"):
+        MSTeamsNotifier(theme_color="blurple")
+
+
 def test_sla_miss_callback_signature_and_a_notifier_never_raises(tmp_path):
     """Airflow 2 calls sla_miss_callback with five arguments; a missing connection is logged."""
     code = """
@@ -547,3 +579,117 @@ def test_webhook_posts_are_bounded(monkeypatch, post):
         with pytest.raises(errors, match="503"):
             post(monkeypatch, f"{server.url}/retry-after/1/services/T0/B0/SECRETHOOK0123")
         assert 1 <= time.monotonic() - started < 4 and server.requests["retry-after/1"] == 2
+
+
+# -- one callback for every environment: DATACOVES__AIRFLOW_NOTIFICATION_INTEGRATION (issue 17, 5) --
+
+INTEGRATION_VARIABLE = "DATACOVES__AIRFLOW_NOTIFICATION_INTEGRATION"
+
+
+@pytest.mark.slow
+def test_inform_failure_alerts_through_the_environments_integration(airflow_home, tmp_path):
+    """One DAG run (``notifier_integration.py``), parsed once with the variable `` Teams ``: the
+    bare ``inform_failure`` from ``datacoves_airflow_provider.notifiers`` posts one Teams card to
+    the default ``ms_teams`` connection, and under ``SLACK`` one Slack message to the default
+    ``slack`` connection; ``emphasis`` gives a valid card (an emphasis Container) and a Slack colour;
+    an empty or missing variable sends nothing and logs one INFO line, an unknown value one
+    WARNING; the DAG-level callback and the Teams-only ``inform_failure(...)`` form alert too."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    shutil.copy(DAGS / "notifier_integration.py", folder)
+    with webhook_recorder() as teams, webhook_recorder() as slack:
+        env = {
+            INTEGRATION_VARIABLE: " Teams ",
+            "AIRFLOW_CONN_MS_TEAMS": json.dumps(
+                {"conn_type": "http", "host": f"{teams.url}/workflows/default/invoke?sig={SECRETS[0]}"}
+            ),
+            "AIRFLOW_CONN_TEAMS_ALERTS": json.dumps(
+                {"conn_type": "http", "host": f"{teams.url}/workflows/alerts/invoke?sig={SECRETS[0]}"}
+            ),
+            "AIRFLOW_CONN_SLACK": json.dumps(
+                {
+                    "conn_type": "slackwebhook",
+                    "password": f"{slack.url}/slack/services/T000/B000/{SECRETS[2]}",
+                }
+            ),
+        }
+        result = run_dag(airflow_home, folder, "notify_integration", **env)
+        to_teams, to_slack = by_title(teams), by_title(slack)
+    tasks = ("fail_bare", "fail_emphasis", "fail_slack", "fail_slack_emphasis", "fail_empty", "fail_unset")
+    assert result.states == {t: "failed" for t in (*tasks, "fail_unknown", "fail_teams_only")}, result.output[
+        -5000:
+    ]
+    output = result.output
+
+    assert sorted(to_teams) == sorted(
+        [
+            "notify_integration: task fail_bare failed",
+            "integration-emphasis",
+            "integration-dag-failure",
+            "teams-inform-kwargs",
+        ]
+    ), sorted(to_teams)
+    assert sorted(to_slack) == sorted(
+        ["notify_integration: task fail_slack failed", "integration-emphasis-slack"]
+    ), sorted(to_slack)
+    for recorded in (to_teams, to_slack):
+        for title, entries in recorded.items():
+            assert len(entries) == 1, (title, len(entries))
+
+    # Teams: the default connection ms_teams, an Adaptive Card with the failure
+    kind, _, path = to_teams["notify_integration: task fail_bare failed"][0]
+    assert kind == "workflows" and path.startswith("/workflows/default/")
+    bare = card_of(to_teams["notify_integration: task fail_bare failed"][0])
+    validate_adaptive_card(bare)
+    assert bare["body"][0]["color"] == "attention"
+    assert facts(bare)["State"] == "failed" and facts(bare)["Task"] == "fail_bare"
+    (container,) = [b for b in bare["body"] if b["type"] == "Container"]
+    assert "ValueError: bare callback, integration from the process" in container["items"][0]["text"]
+
+    # emphasis: a Container style, not a text colour; the card stays valid
+    kind, _, path = to_teams["integration-emphasis"][0]
+    assert path.startswith("/workflows/alerts/")
+    emphasis = card_of(to_teams["integration-emphasis"][0])
+    validate_adaptive_card(emphasis)
+    assert emphasis["body"][0] == {**emphasis["body"][0], "text": "integration-emphasis", "color": "default"}
+    (panel,) = [b for b in emphasis["body"] if b.get("style") == "emphasis"]
+    assert panel["type"] == "Container"
+    assert [item["type"] for item in panel["items"]] == ["TextBlock", "FactSet"]
+    assert "ValueError: emphasis on Teams" in json.dumps(emphasis)
+
+    dag_failure = card_of(to_teams["integration-dag-failure"][0])
+    validate_adaptive_card(dag_failure)
+    assert dag_failure["body"][2]["text"] == "DAG notify_integration failed"
+    assert facts(dag_failure)["State"] == "failed"
+    validate_adaptive_card(card_of(to_teams["teams-inform-kwargs"][0]))
+
+    # Slack: the default connection slack, the failure and its exception; emphasis as a side bar
+    _, message, path = to_slack["notify_integration: task fail_slack failed"][0]
+    assert path.startswith("/slack/services/")
+    assert message["attachments"][0]["color"] == "#D63333"
+    assert "ValueError: bare callback on a Slack environment" in json.dumps(message)
+    assert to_slack["integration-emphasis-slack"][0][1]["attachments"][0]["color"] == "#6264A7"
+
+    # no integration: nothing sent, exactly one INFO line each; an unknown one: one WARNING
+    def lines(*fragments: str) -> list[str]:
+        return [line for line in output.splitlines() if all(f in line for f in fragments)]
+
+    prefix = "No alert sent for DAG notify_integration, task {}, run manual__"
+    empty = lines(
+        prefix.format("fail_empty"),
+        f": {INTEGRATION_VARIABLE} is empty, so this environment has no notification integration. "
+        "Set it to SLACK or TEAMS (Datacoves sets it when the environment has a Slack or MS Teams "
+        "integration), or use MSTeamsNotifier/SlackNotifier directly.",
+    )
+    unset = lines(prefix.format("fail_unset"), f": {INTEGRATION_VARIABLE} is not set, so this environment")
+    unknown = lines(
+        prefix.format("fail_unknown"),
+        f": {INTEGRATION_VARIABLE}='Discord' is not a notification integration this provider knows; "
+        "accepted values: SLACK, TEAMS (case-insensitive).",
+    )
+    assert len(empty) == 1 and len(unset) == 1 and len(unknown) == 1, (empty, unset, unknown)
+    assert "info" in empty[0].lower() and "info" in unset[0].lower()
+    assert "warning" in unknown[0].lower()
+    assert not lines("No alert sent", "fail_bare") and not lines("No alert sent", "fail_slack")
+    for secret in SECRETS:
+        assert secret not in output

@@ -93,6 +93,7 @@ def test_importing_our_modules_pulls_no_heavy_dependency():
         "import datacoves_airflow_provider.hooks.dbt_artifact_store\n"
         "import datacoves_airflow_provider.secrets.datacoves, datacoves_airflow_provider.hooks.datacoves_secrets\n"
         "import datacoves_airflow_provider.notifiers.ms_teams, datacoves_airflow_provider.notifiers.slack\n"
+        "from datacoves_airflow_provider.notifiers import inform_failure; inform_failure(theme_color='emphasis')\n"
         "import notifiers.datacoves.ms_teams, notifiers.datacoves.slack, datacoves_airflow_provider.hooks.ms_teams_webhook\n"
         "import datacoves_airflow_provider.decorators.data_sync, operators.datacoves.data_sync\n"
         "import datacoves_airflow_provider.operators.data_sync_engine, datacoves_airflow_provider.hooks.airflow_metadata_db\n"

@@ -18,6 +18,7 @@ from typing import Any
 from datacoves_airflow_provider.notifiers.log_url import dag_run_url, task_log_url
 
 __all__ = [
+    "CONTAINER_STYLE_COLORS",
     "EVENTS",
     "NAMED_COLORS",
     "AlertCard",
@@ -26,6 +27,7 @@ __all__ = [
     "hex_color",
     "named_color",
     "parse_hex",
+    "text_color",
     "truncate",
 ]
 
@@ -33,6 +35,9 @@ __all__ = [
 EVENTS = ("success", "failure", "retry", "sla_miss")
 
 #: Adaptive Card colour names, with the hex colour used where a channel takes hex (MessageCard, Slack).
+#: ``emphasis`` is an Adaptive Card *Container style*, not a text colour (Datacoves' Teams docs list
+#: it with the others): see :data:`CONTAINER_STYLE_COLORS`. It has no hue of its own; channels that
+#: take hex show it as Teams' brand purple.
 NAMED_COLORS: dict[str, str] = {
     "good": "2EB886",
     "attention": "D63333",
@@ -41,7 +46,13 @@ NAMED_COLORS: dict[str, str] = {
     "default": "808080",
     "dark": "333333",
     "light": "DDDDDD",
+    "emphasis": "6264A7",
 }
+
+#: Names that are Adaptive Card Container styles but not TextBlock colours, with the text colour the
+#: title takes instead: the card puts its message and facts in a Container of that style (a shaded
+#: panel in Teams).
+CONTAINER_STYLE_COLORS: dict[str, str] = {"emphasis": "default"}
 
 _EVENT_COLOR = {"success": "good", "failure": "attention", "retry": "warning", "sla_miss": "warning"}
 _EVENT_WORD = {
@@ -76,7 +87,8 @@ def named_color(color: str | None, event: str) -> str:
     name by hue), or the event's colour when ``color`` is empty.
 
     :param color: ``good``, ``warning``, ``attention``, ``accent``, ``default``, ``dark``,
-        ``light``, or a hex colour such as ``FF0000`` / ``#FF0000``.
+        ``light``, ``emphasis`` (a Container style, see :func:`text_color`), or a hex colour such as
+        ``FF0000`` / ``#FF0000``.
     :param event: one of :data:`EVENTS`.
     """
     if not color:
@@ -100,6 +112,15 @@ def named_color(color: str | None, event: str) -> str:
     if degrees < 170:
         return "good"
     return "accent"
+
+
+def text_color(name: str) -> str:
+    """The Adaptive Card TextBlock colour for a name :func:`named_color` returned: the name itself,
+    except for Container styles that are no text colour (``emphasis`` -> ``default``).
+
+    :param name: an Adaptive Card colour name or Container style.
+    """
+    return CONTAINER_STYLE_COLORS.get(name, name)
 
 
 def hex_color(color: str | None, event: str) -> str:
@@ -143,7 +164,7 @@ class AlertCard:
     exception: str | None = None
     button_text: str = "View Log"
     button_url: str | None = None
-    #: Adaptive Card colour name.
+    #: Adaptive Card colour name, or ``emphasis`` (a Container style: see :func:`text_color`).
     color: str = "default"
     #: The same colour as six hex digits.
     color_hex: str = "808080"

@@ -26,7 +26,14 @@ from datacoves_airflow_provider.notifiers.alert_card import (
     parse_hex,
 )
 
-__all__ = ["AlertNotifier", "callback_context", "check_color", "redacted_card"]
+__all__ = [
+    "AlertNotifier",
+    "callback_context",
+    "check_color",
+    "describe_context",
+    "redacted_card",
+    "safe_error",
+]
 
 
 def check_color(value: object, param: str) -> None:
@@ -74,8 +81,8 @@ class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
     :param message: the body (Jinja-templated from the callback context); default: a sentence
         naming the DAG, task and outcome.
     :param theme_color: an Adaptive Card colour name (``good``, ``warning``, ``attention``,
-        ``accent``, ``default``, ``dark``, ``light``) or a hex colour (``FF0000``); default: by
-        outcome (good, attention, warning).
+        ``accent``, ``default``, ``dark``, ``light``), the Container style ``emphasis``, or a hex
+        colour (``FF0000``); default: by outcome (good, attention, warning).
     :param title: the heading (templated); default: DAG, task and outcome.
     :param subtitle: the line under the heading (templated); default: the run id.
     :param button_text: the button's label (templated).
@@ -180,7 +187,7 @@ class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
         where = "?"
         try:
             context = callback_context(args)
-            where = _describe(context)
+            where = describe_context(context)
             rendered = copy.copy(self)
             # Airflow 3.3's `dags test` hands DAG callbacks a SerializedDAG, which has no template
             # environment: fall back to Airflow's default sandboxed one
@@ -206,11 +213,15 @@ class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
                 self.channel_name,
                 where,
                 self.connection_id,
-                _safe_error(err),
+                safe_error(err),
             )
 
 
-def _describe(context: Mapping[str, Any]) -> str:
+def describe_context(context: Mapping[str, Any]) -> str:
+    """``DAG x, task y, run z``: what a log line about a callback names.
+
+    :param context: the callback context.
+    """
     dag = context.get("dag")
     ti = context.get("ti") or context.get("task_instance")
     parts = [f"DAG {getattr(dag, 'dag_id', '?')}"]
@@ -247,8 +258,11 @@ def redacted_card(card: AlertCard) -> AlertCard:
     )
 
 
-def _safe_error(err: BaseException) -> str:
-    """The error as text, passed through the secrets masker (a requests error quotes the URL)."""
+def safe_error(err: BaseException) -> str:
+    """The error as text, passed through the secrets masker (a requests error quotes the URL).
+
+    :param err: the error.
+    """
     text = f"{type(err).__name__}: {err}"
     with contextlib.suppress(Exception):
         text = str(compat.redact(text))

@@ -20,7 +20,7 @@ from typing import Any
 
 from datacoves_airflow_provider.hooks.http_session import check_timeout_and_retries
 from datacoves_airflow_provider.hooks.ms_teams_webhook import CONNECTOR, WORKFLOWS, MSTeamsWebhookHook
-from datacoves_airflow_provider.notifiers.alert_card import AlertCard
+from datacoves_airflow_provider.notifiers.alert_card import CONTAINER_STYLE_COLORS, AlertCard, text_color
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
 
 __all__ = [
@@ -40,6 +40,10 @@ ADAPTIVE_CARD_VERSION = "1.4"
 def adaptive_card(card: AlertCard) -> dict[str, Any]:
     """The alert as an Adaptive Card (what Teams Workflows webhooks show).
 
+    The title is the first element, in the theme colour. A theme that is a Container style and no
+    text colour (``emphasis``) leaves the title in the default colour and puts the message and the
+    facts in a Container of that style.
+
     :param card: the alert.
     """
     body: list[dict[str, Any]] = [
@@ -48,7 +52,7 @@ def adaptive_card(card: AlertCard) -> dict[str, Any]:
             "text": card.title,
             "size": "Large",
             "weight": "Bolder",
-            "color": card.color,
+            "color": text_color(card.color),
             "wrap": True,
         }
     ]
@@ -56,8 +60,14 @@ def adaptive_card(card: AlertCard) -> dict[str, Any]:
         body.append(
             {"type": "TextBlock", "text": card.subtitle, "isSubtle": True, "spacing": "None", "wrap": True}
         )
-    body.append({"type": "TextBlock", "text": card.message, "wrap": True})
-    body.append({"type": "FactSet", "facts": [{"title": name, "value": value} for name, value in card.facts]})
+    content: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": card.message, "wrap": True},
+        {"type": "FactSet", "facts": [{"title": name, "value": value} for name, value in card.facts]},
+    ]
+    if card.color in CONTAINER_STYLE_COLORS:
+        body.append({"type": "Container", "style": card.color, "items": content})
+    else:
+        body.extend(content)
     if card.exception:
         body.append(
             {
@@ -139,8 +149,9 @@ class MSTeamsNotifier(AlertNotifier):
         ``ms teams`` integration).
     :param message: the body (Jinja-templated from the callback context).
     :param theme_color: an Adaptive Card colour name (good, warning, attention, accent, default,
-        dark, light) or a hex colour (mapped to the nearest name on Workflows cards, kept as is on
-        connector cards); default: by outcome.
+        dark, light), ``emphasis`` (message and facts in an emphasis Container, title in the
+        default colour; hex ``6264A7`` on connector cards) or a hex colour (mapped to the nearest
+        name on Workflows cards, kept as is on connector cards); default: by outcome.
     :param title: the heading (templated).
     :param subtitle: the line under the heading (templated).
     :param button_text: the button's label (default ``View Log``).
@@ -220,42 +231,49 @@ class MSTeamsNotifier(AlertNotifier):
         self.hook.send(self.payload(card, kind))
 
 
-def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    MSTeamsNotifier(**{"event": event, **kwargs})(*args)
+def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> MSTeamsNotifier | None:
+    """Called with the callback's arguments: send now. Called with notifier arguments only
+    (``on_failure_callback=inform_failure(connection_id=...)``): the notifier, checked at parse time."""
+    notifier = MSTeamsNotifier(**{"event": event, **kwargs})
+    if not args:
+        return notifier
+    notifier(*args)
+    return None
 
 
-def inform_success(*args: Any, **kwargs: Any) -> None:
-    """Callback: a success card. ``on_success_callback=inform_success`` (connection ``ms_teams``)
-    or ``partial(inform_success, connection_id="MS_TEAMS", message="...")``.
+def inform_success(*args: Any, **kwargs: Any) -> MSTeamsNotifier | None:
+    """Callback: a success card. ``on_success_callback=inform_success`` (connection ``ms_teams``),
+    ``partial(inform_success, connection_id="MS_TEAMS", message="...")``, or
+    ``inform_success(connection_id="MS_TEAMS", message="...")``, which returns the notifier.
 
-    :param args: the callback context.
+    :param args: the callback context (none: return the notifier instead of sending).
     :param kwargs: :class:`MSTeamsNotifier` arguments (``connection_id``, ``message``, ``color``...).
     """
-    _inform("success", args, kwargs)
+    return _inform("success", args, kwargs)
 
 
-def inform_failure(*args: Any, **kwargs: Any) -> None:
+def inform_failure(*args: Any, **kwargs: Any) -> MSTeamsNotifier | None:
     """Callback: a failure card (with the exception).
 
     :param args: the callback context.
     :param kwargs: :class:`MSTeamsNotifier` arguments.
     """
-    _inform("failure", args, kwargs)
+    return _inform("failure", args, kwargs)
 
 
-def inform_retry(*args: Any, **kwargs: Any) -> None:
+def inform_retry(*args: Any, **kwargs: Any) -> MSTeamsNotifier | None:
     """Callback: a retry card (with the exception and the try number).
 
     :param args: the callback context.
     :param kwargs: :class:`MSTeamsNotifier` arguments.
     """
-    _inform("retry", args, kwargs)
+    return _inform("retry", args, kwargs)
 
 
-def inform_sla_miss(*args: Any, **kwargs: Any) -> None:
+def inform_sla_miss(*args: Any, **kwargs: Any) -> MSTeamsNotifier | None:
     """Callback: an SLA-miss card (Airflow 2's ``sla_miss_callback``; Airflow 3 has no SLAs).
 
     :param args: the callback's arguments (``dag, task_list, blocking_task_list, slas, blocking_tis``).
     :param kwargs: :class:`MSTeamsNotifier` arguments.
     """
-    _inform("sla_miss", args, kwargs)
+    return _inform("sla_miss", args, kwargs)

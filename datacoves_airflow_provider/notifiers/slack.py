@@ -87,7 +87,7 @@ class SlackNotifier(AlertNotifier):
     :param connection_id: the Slack webhook connection (default ``slack``; tried as given, then
         upper-cased with underscores: ``SLACK``, ``SLACK_NOTIFICATIONS``...).
     :param message: the body (Jinja-templated from the callback context).
-    :param theme_color: a colour name (good, warning, attention, accent, ...) or hex colour: the
+    :param theme_color: a colour name (good, warning, attention, accent, emphasis, ...) or hex colour: the
         attachment's side bar.
     :param title: the heading (templated).
     :param subtitle: the line under the heading (templated).
@@ -197,41 +197,49 @@ class SlackNotifier(AlertNotifier):
             )
 
 
-def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    SlackNotifier(**{"event": event, **kwargs})(*args)
+def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SlackNotifier | None:
+    """Called with the callback's arguments: send now. Called with notifier arguments only
+    (``on_failure_callback=inform_failure(connection_id=...)``): the notifier, checked at parse time."""
+    notifier = SlackNotifier(**{"event": event, **kwargs})
+    if not args:
+        return notifier
+    notifier(*args)
+    return None
 
 
-def inform_success(*args: Any, **kwargs: Any) -> None:
-    """Callback: a success message (``partial(inform_success, connection_id="SLACK_NOTIFICATIONS")``).
+def inform_success(*args: Any, **kwargs: Any) -> SlackNotifier | None:
+    """Callback: a success message (``on_success_callback=inform_success``,
+    ``partial(inform_success, connection_id="SLACK_NOTIFICATIONS")``, or
+    ``inform_success(connection_id="SLACK_NOTIFICATIONS")``, which returns the notifier).
 
-    :param args: the callback context.
+    :param args: the callback context (none: return the notifier instead of sending).
     :param kwargs: :class:`SlackNotifier` arguments.
     """
-    _inform("success", args, kwargs)
+    return _inform("success", args, kwargs)
 
 
-def inform_failure(*args: Any, **kwargs: Any) -> None:
+def inform_failure(*args: Any, **kwargs: Any) -> SlackNotifier | None:
     """Callback: a failure message (with the exception).
 
     :param args: the callback context.
     :param kwargs: :class:`SlackNotifier` arguments.
     """
-    _inform("failure", args, kwargs)
+    return _inform("failure", args, kwargs)
 
 
-def inform_retry(*args: Any, **kwargs: Any) -> None:
+def inform_retry(*args: Any, **kwargs: Any) -> SlackNotifier | None:
     """Callback: a retry message.
 
     :param args: the callback context.
     :param kwargs: :class:`SlackNotifier` arguments.
     """
-    _inform("retry", args, kwargs)
+    return _inform("retry", args, kwargs)
 
 
-def inform_sla_miss(*args: Any, **kwargs: Any) -> None:
+def inform_sla_miss(*args: Any, **kwargs: Any) -> SlackNotifier | None:
     """Callback: an SLA-miss message (Airflow 2's ``sla_miss_callback``).
 
     :param args: the callback's arguments.
     :param kwargs: :class:`SlackNotifier` arguments.
     """
-    _inform("sla_miss", args, kwargs)
+    return _inform("sla_miss", args, kwargs)
