@@ -253,6 +253,8 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
             )
             return None
         mask_secret_parts(secret.value)  # every leaf, whatever its key is called
+        if kind == "connection" and isinstance(secret.value, str):
+            mask_secret_parts(_uri_secrets(secret.value))  # a URI's password and extra values
         if kind == "connection":
             problem = _connection_problem(secret.value)
             if problem:
@@ -522,3 +524,21 @@ def _with_connection_fields(secret: Any) -> Any:
         else:
             fields["extra_dejson"] = extra  # both: _connection_problem names it
     return dataclasses.replace(secret, value=fields)
+
+
+def _uri_secrets(text: str) -> list[str]:
+    """The parts of a connection URI that may be shown on their own: its password and the values of
+    its query (the connection's extra), decoded; none for text that is not a URI.
+
+    :param text: a connection's value.
+    """
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    if not _URI_SCHEME.match(text.strip()):
+        return []
+    try:
+        parts = urlsplit(text.strip())
+        password = parts.password
+    except ValueError:
+        return []
+    return [unquote(password)] * bool(password) + [value for _, value in parse_qsl(parts.query)]
