@@ -541,4 +541,4 @@ def _uri_secrets(text: str) -> list[str]:
         password = parts.password
     except ValueError:
         return []
-    return [unquote(password)] * bool(password) + [value for _, value in parse_qsl(parts.query)]
+    return ([unquote(password)] if password else []) + [value for _, value in parse_qsl(parts.query)]
