@@ -172,7 +172,9 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         return self._lookup("variable", key, team_name)
 
     def get_config(self, key: str) -> str | None:
-        """An Airflow config value from AWS Secrets Manager (``config_prefix``), when configured.
+        """An Airflow config value from AWS Secrets Manager (``config_prefix``), when configured in
+        ``backend_kwargs``. The secondary backend of ``datacoves-secondary-secret`` is not asked:
+        reading a variable while Airflow reads its configuration could recurse.
 
         :param key: the config key.
         """
