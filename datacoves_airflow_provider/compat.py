@@ -81,6 +81,7 @@ __all__ = [
     "redact",
     "snowflake_conn_params",
     "task_decorator_factory",
+    "variable_from_other_secrets_backends",
 ]
 
 AIRFLOW_V_3_0_PLUS: bool = Version(Version(AIRFLOW_VERSION).base_version) >= Version("3.0.0")
@@ -302,3 +303,49 @@ def snowflake_conn_params(hook: Any, extra: dict[str, Any]) -> dict[str, Any]:
         if extra.get(key) and not params.get(key):
             params[key] = extra[key]
     return params
+
+
+def variable_from_other_secrets_backends(key: str, *, skip: type) -> str | None:
+    """The value of Airflow variable ``key`` from the secrets backends this process searches,
+    except those of class ``skip`` (a backend asking for its own token must not ask itself), or
+    None when none of them has it.
+
+    The backends are the ones Airflow itself searches in this process, in its order: on Airflow 3
+    the task SDK's list for the context (a task: environment variables, then the execution API,
+    i.e. the metastore through the API server; a server component: environment variables, then the
+    metastore), on Airflow 2.11 ``airflow.configuration.ensure_secrets_loaded()`` (environment
+    variables, then the metastore). A backend that fails is skipped, as Airflow does (its error is
+    logged without the value).
+
+    :param key: the variable's name, e.g. ``datacoves-primary-secret``.
+    :param skip: the backend class not to ask (and its subclasses).
+    """
+    import logging
+
+    backends: list[Any]
+    if AIRFLOW_V_3_0_PLUS:
+        try:
+            from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
+
+            backends = ensure_secrets_backend_loaded()
+        except ImportError:  # pragma: no cover (task SDK without the context-aware loader)
+            from airflow.configuration import ensure_secrets_loaded
+
+            backends = ensure_secrets_loaded()
+    else:
+        from airflow.configuration import ensure_secrets_loaded
+
+        backends = ensure_secrets_loaded()
+    for backend in backends:
+        if isinstance(backend, skip):
+            continue
+        try:
+            value = backend.get_variable(key=key)
+        except Exception as exc:
+            logging.getLogger(__name__).warning(
+                "Variable %r could not be read from %s: %s", key, type(backend).__name__, type(exc).__name__
+            )
+            continue
+        if value is not None:
+            return value
+    return None

@@ -95,6 +95,14 @@ SECRETS = [
         "value": {"user": "loader", "pass": "hunter2-secret"},
         "project": "analytics",
     },
+    # the platform's route: a connection object with the extra under both of its names
+    {
+        "slug": "datacoves-conn-both",
+        "format": "json",
+        "value": {"conn_type": "http", "extra": {"k": "hunter2-a"}, "extra_dejson": {"k": "hunter2-b"}},
+        "project": "analytics",
+        "environment": "env123",
+    },
 ]
 
 
@@ -277,6 +285,21 @@ def teams_post(ctx: Ctx, path: str, timeout: float = 2, retries: int = 1) -> int
     return hook.send({"type": "message", "attachments": []})
 
 
+def platform_secrets(
+    ctx: Ctx, endpoint: str | None = None, token: str | None = None, **variables: str
+) -> DatacovesSecretsBackend:
+    """The secrets backend with no backend_kwargs on a platform worker: DATACOVES__SECRETS_API_ENDPOINT
+    (default: the reference server's route for env123) and the token variable (default: the server's
+    token), plus ``variables`` (``secondary=...`` sets AIRFLOW_VAR_DATACOVES-SECONDARY-SECRET)."""
+    ctx.env(DATACOVES__SECRETS_API_ENDPOINT=endpoint or f"{ctx.api.url}/api/v1/secrets/env123")
+    if token != "":
+        ctx.env(**{"AIRFLOW_VAR_DATACOVES-PRIMARY-SECRET": token or ctx.api.token})
+    if "secondary" in variables:
+        ctx.env(**{"AIRFLOW_VAR_DATACOVES-SECONDARY-SECRET": variables.pop("secondary")})
+    ctx.env(**variables)
+    return DatacovesSecretsBackend()
+
+
 # --- the catalogue ----------------------------------------------------------------------------------
 
 CATALOGUE: list[Row] = [
@@ -423,6 +446,18 @@ CATALOGUE: list[Row] = [
     Row("secrets", "reply-trickles", lambda c: DatacovesSecretsClient(DatacovesApiSettings(unruly_url("trickle/0.4"), "tok", "a", "p", "e"), timeout=1, retries=0).get_secret("datacoves-x"), DatacovesSecretsError, "did not answer within this call's 1 s budget"),
     Row("secrets", "reply-nested-json", lambda c: c.secrets(unruly_url("nested/100000")).get_variable("datacoves-x"), SecretsLookupRefused, "answered a JSON document nested too deeply to read"),
     Row("secrets", "kwargs-endpoint-unreadable", lambda c: c.secrets("http://[::1").get_variable("datacoves-x"), SecretsLookupRefused, "the endpoint given to the Datacoves secrets manager is 'http://[::1', which cannot be read as a URL"),
+    Row("secrets", "platform-endpoint-not-url", lambda c: platform_secrets(c, "api.example.com/api/v1/secrets/dev123").get_variable("datacoves-x"), SecretsLookupRefused, "DATACOVES__SECRETS_API_ENDPOINT is 'api.example.com/api/v1/secrets/dev123', not a URL"),
+    Row("secrets", "platform-token-missing", lambda c: platform_secrets(c, token="").get_variable("datacoves-x"), SecretsLookupRefused, "the Airflow variable datacoves-primary-secret (its token) is not: set the environment variable AIRFLOW_VAR_DATACOVES-PRIMARY-SECRET"),
+    Row("secrets", "platform-reply-401", lambda c: platform_secrets(c, token="wrong-token").get_variable("datacoves-x"), SecretsLookupRefused, "answered 401 Unauthorized (the token in the Airflow variable datacoves-primary-secret was rejected)"),
+    Row("secrets", "platform-reply-not-list", lambda c: platform_secrets(c, f"{c.api.url}/api/v3/healthcheck").get_variable("datacoves-x"), SecretsLookupRefused, "answered something that is not a list of secrets"),
+    Row("secrets", "platform-reply-nested-json", lambda c: platform_secrets(c, unruly_url("nested/100000")).get_variable("datacoves-x"), SecretsLookupRefused, "answered a JSON document nested too deeply to read (more levels than Python's JSON parser takes): not a list of secrets"),
+    Row("secrets", "platform-connection-extra-twice", lambda c: platform_secrets(c).get_connection("datacoves-conn-both"), SecretsLookupRefused, "has both extra and extra_dejson (the same field under two names): keep one"),
+    Row("secrets", "secondary-not-json", lambda c: platform_secrets(c, secondary="{backend: XYZ}").get_variable("aws_x"), SecretsLookupRefused, "the Airflow variable datacoves-secondary-secret (the project's secondary secrets backend, asked first) is not valid JSON"),
+    Row("secrets", "secondary-not-object", lambda c: platform_secrets(c, secondary='["XYZ"]').get_variable("aws_x"), SecretsLookupRefused, "datacoves-secondary-secret (the project's secondary secrets backend, asked first) is a JSON list, not an object"),
+    Row("secrets", "secondary-no-backend", lambda c: platform_secrets(c, secondary='{"backend_config": {}}').get_variable("aws_x"), SecretsLookupRefused, "datacoves-secondary-secret (the project's secondary secrets backend, asked first) has no 'backend' naming a class"),
+    Row("secrets", "secondary-class-missing", lambda c: platform_secrets(c, secondary='{"backend": "no_such_module.Backend"}').get_variable("datacoves-x"), SecretsLookupRefused, "names the backend 'no_such_module.Backend', which cannot be imported (ModuleNotFoundError)"),
+    Row("secrets", "secondary-bad-kwargs", lambda c: platform_secrets(c, secondary='{"backend": "airflow.secrets.environment_variables.EnvironmentVariablesBackend", "backend_config": {"region": "XYZ"}}').get_variable("aws_x"), SecretsLookupRefused, "gives 'airflow.secrets.environment_variables.EnvironmentVariablesBackend' keyword arguments it does not take"),
+    Row("secrets", "secondary-config-not-object", lambda c: platform_secrets(c, secondary='{"backend": "x.Y", "backend_config": "XYZ"}').get_variable("aws_x"), SecretsLookupRefused, "has a 'backend_config' that is not a JSON object of the class's keyword arguments"),
     # command-line flags of the DAG checker, and the ready-made checks' pytest settings
     Row("cli", "threshold-not-a-number", Command("datacoves-test-dags", ("--dag-loadtime-threshold", "abc")), 2, "argument --dag-loadtime-threshold: invalid float value: 'abc'"),
     Row("cli", "timeout-not-a-number", Command("datacoves-test-dags", ("--timeout", "soon")), 2, "argument --timeout: invalid float value: 'soon'"),

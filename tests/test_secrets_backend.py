@@ -324,7 +324,7 @@ def test_a_wrong_token_refuses(datacoves_api):
 
 
 def test_missing_configuration_is_named(monkeypatch):
-    for name in ("DATACOVES__API_ENDPOINT", "DATACOVES__API_TOKEN"):
+    for name in ("DATACOVES__API_ENDPOINT", "DATACOVES__API_TOKEN", "DATACOVES__SECRETS_API_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     backend = DatacovesSecretsBackend(account="a", project="p", environment="e")
     with pytest.raises(SecretsLookupRefused, match="set DATACOVES__API_ENDPOINT, DATACOVES__API_TOKEN"):

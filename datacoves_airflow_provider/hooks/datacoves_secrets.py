@@ -1,7 +1,15 @@
-"""A client for the Datacoves secrets manager.
+"""Clients for the Datacoves secrets manager, in its two dialects.
 
-The secrets API is not public; this provider defines its one route here (and the reference server
-in :mod:`datacoves_airflow_provider.testing.secrets_api_server` implements it)::
+**The platform's route** (what a Datacoves Airflow worker is given; :class:`PlatformSecretsClient`)::
+
+    GET {DATACOVES__SECRETS_API_ENDPOINT}?slug={slug}
+        Authorization: token {the Airflow variable datacoves-primary-secret}
+
+    200 [{"value": <str | object>, ...}, ...]   the first item's value is the secret
+    200 []                                      no such secret
+
+**The public v3 route** (:class:`DatacovesSecretsClient`; the reference server in
+:mod:`datacoves_airflow_provider.testing.datacoves_api_server` implements both)::
 
     GET {DATACOVES__API_ENDPOINT}/api/v3/accounts/{a}/projects/{p}/environments/{e}/secrets/{slug}
         Authorization: Bearer {DATACOVES__API_TOKEN}
@@ -38,7 +46,13 @@ from datacoves_airflow_provider.hooks.http_session import (
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["DatacovesApiSettings", "DatacovesSecret", "DatacovesSecretsClient", "DatacovesSecretsError"]
+__all__ = [
+    "DatacovesApiSettings",
+    "DatacovesSecret",
+    "DatacovesSecretsClient",
+    "DatacovesSecretsError",
+    "PlatformSecretsClient",
+]
 
 #: Secrets lookups happen while a task or a DAG parse waits: fail fast. A lookup ends within
 #: READ_TIMEOUT x (RETRIES + 1) seconds in all (see :func:`~.http_session.call_budget`).
@@ -165,3 +179,103 @@ class DatacovesSecretsClient:
         if secret.format not in FORMATS:
             raise DatacovesSecretsError(f"secret {slug!r} has an unknown format {secret.format!r}")
         return secret
+
+
+class PlatformSecretsClient:
+    """Reads secrets from the platform's secrets API (``DATACOVES__SECRETS_API_ENDPOINT``), with the
+    same bounds as :class:`DatacovesSecretsClient`: short timeouts, bounded retries on connection
+    errors, 429 and 5xx, each lookup ending within ``timeout * (retries + 1)`` seconds and reading at
+    most :data:`MAX_SECRET_BYTES`.
+
+    :param endpoint: the environment's secrets URL, e.g. ``https://api.example.com/api/v1/secrets/dev123``.
+    :param token: the token sent as ``Authorization: token <token>`` (the variable
+        ``datacoves-primary-secret``); never shown.
+    :param session: a ``requests.Session`` (default: a new one with the retry policy).
+    :param timeout: seconds per read of an attempt (connecting takes at most 2 s of it).
+    :param retries: further attempts after the first.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        token: str,
+        *,
+        session: requests.Session | None = None,
+        timeout: float = READ_TIMEOUT,
+        retries: int = RETRIES,
+    ) -> None:
+        check_timeout_and_retries(timeout, retries)
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.retries = retries
+        self._session = (
+            session if session is not None else retrying_session(retries=retries, backoff_factor=0.2)
+        )
+        self._session.headers["Authorization"] = f"token {token}"
+
+    def __repr__(self) -> str:  # the session's headers hold the token: never shown
+        return f"PlatformSecretsClient(endpoint={self.endpoint!r}, token='***')"
+
+    def get_secret(self, slug: str) -> DatacovesSecret | None:
+        """The secret ``slug``, or None when the API answers an empty list.
+
+        :param slug: the secret's name, e.g. ``datacoves-warehouse``.
+        :raises DatacovesSecretsError: the API could not answer, refused, or answered something
+            that is not a list of secrets (never quoting it).
+        """
+        import requests
+
+        route = f"GET ?slug={slug}"
+        service = f"Datacoves secrets API {route} at {self.endpoint}"
+        try:
+            response = bounded_request(
+                self._session,
+                "GET",
+                self.endpoint,
+                service=service,
+                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
+                budget=call_budget(self.timeout, self.retries),
+                max_bytes=MAX_SECRET_BYTES,
+                params={"slug": slug},
+            )
+        except HttpLimitError as exc:
+            raise DatacovesSecretsError(str(exc)) from None
+        except requests.RequestException as exc:
+            raise DatacovesSecretsError(
+                f"{service} failed after {self.retries + 1} attempts: {type(exc).__name__}"
+            ) from None
+        if response.status_code >= 400:
+            hint = {
+                401: " (the token in the Airflow variable datacoves-primary-secret was rejected)",
+                403: " (the token in datacoves-primary-secret may not read it)",
+                404: (
+                    " (check DATACOVES__SECRETS_API_ENDPOINT: it should end in"
+                    " /api/v1/secrets/<environment slug>)"
+                ),
+            }.get(response.status_code, "")
+            status = f"{response.status_code} {response.reason}"
+            raise DatacovesSecretsError(f"Datacoves secrets API {route} answered {status}{hint}")
+        try:
+            data = response.json()
+        except RecursionError:
+            raise DatacovesSecretsError(
+                f"Datacoves secrets API {route} answered a JSON document nested too deeply to read "
+                "(more levels than Python's JSON parser takes): not a list of secrets"
+            ) from None
+        except ValueError:
+            data = None
+        if isinstance(data, list) and not data:
+            return None
+        first = data[0] if isinstance(data, list) else None
+        if not isinstance(first, dict) or "value" not in first:
+            raise DatacovesSecretsError(
+                f"Datacoves secrets API {route} answered something that is not a list of secrets "
+                "(a JSON list whose first item has a 'value')"
+            )
+        value = first["value"]
+        return DatacovesSecret(
+            slug=slug,
+            scope=str(first.get("scope") or "environment"),
+            format=str(first.get("format") or ("key_value" if isinstance(value, str) else "json")),
+            value=value,
+        )

@@ -12,10 +12,24 @@ in the documented order, and Airflow's own environment variables and metastore f
 1. **AWS Secrets Manager**, when ``aws_secrets_manager`` is given: the amazon provider's own
    ``SecretsManagerBackend`` with those kwargs (secrets at ``airflow/variables/<name>`` and
    ``airflow/connections/<name>``; names that do not match a ``*_lookup_pattern`` cost no API call).
+   On a platform worker without that kwarg, **the project's secondary backend** takes this place:
+   the class and kwargs the Airflow variable ``datacoves-secondary-secret`` names
+   (``{"backend": "<dotted class path>", "backend_config": {...}}``).
 2. **The Datacoves secrets manager**, for names starting with ``datacoves-`` only (any other name
-   costs no call), through :class:`~datacoves_airflow_provider.hooks.datacoves_secrets.DatacovesSecretsClient`
-   (``DATACOVES__API_ENDPOINT``, ``DATACOVES__API_TOKEN``, account/project/environment slugs, or the
-   same names in ``backend_kwargs``).
+   costs no call), in one of two dialects:
+
+   - ``backend_kwargs`` naming the API (``api_endpoint``, ``api_token``, ``account``, ``project``,
+     ``environment``) select the public v3 route, as do ``DATACOVES__API_ENDPOINT`` and friends
+     when the next case does not apply
+     (:class:`~datacoves_airflow_provider.hooks.datacoves_secrets.DatacovesSecretsClient`);
+   - else ``DATACOVES__SECRETS_API_ENDPOINT`` (what the platform sets) selects the platform's route,
+     authenticated with the Airflow variable ``datacoves-primary-secret``
+     (:class:`~datacoves_airflow_provider.hooks.datacoves_secrets.PlatformSecretsClient`).
+
+   The platform's own token variables (``datacoves-primary-secret``, ``datacoves-secondary-secret``,
+   ``datacoves-dbt-api-secret``) are never looked up here: this backend answers "not found" for
+   them at once, and they come from Airflow's environment variables or metastore. When this backend
+   needs one of them, it asks the other backends Airflow searches, never itself.
 3. Airflow's environment variables (``AIRFLOW_VAR_*``, ``AIRFLOW_CONN_*``) and metastore.
 
 Every value served is registered with the secrets masker, with its parts: every leaf of a
@@ -28,7 +42,9 @@ the value lives only there, and answering "not found" would let Airflow serve an
 name from the metastore. On Airflow 3 the error is raised as Airflow's
 ``AirflowSecretsBackendAccessDenied``, which stops the search; Airflow 2.11 logs any backend error
 and searches on, so there a stale copy in the metastore or an ``AIRFLOW_VAR_`` variable could still
-be served: keep ``datacoves-`` names in Datacoves only.
+be served: keep ``datacoves-`` names in Datacoves only. A ``datacoves-secondary-secret`` that
+cannot be used (not JSON, no such class, kwargs the class refuses) is the same refusal, for every
+name: the secondary backend comes first, and no other store may answer in its place.
 """
 
 from __future__ import annotations
@@ -49,6 +65,17 @@ log = logging.getLogger(__name__)
 
 #: Names the Datacoves secrets manager answers (docs: "ONLY look for variables prefixed with datacoves-").
 DATACOVES_PREFIX = "datacoves-"
+#: The variable holding the platform secrets API's token.
+PRIMARY_SECRET_VARIABLE = "datacoves-primary-secret"
+#: The variable describing the project's secondary backend.
+SECONDARY_SECRET_VARIABLE = "datacoves-secondary-secret"
+#: The platform's plumbing tokens: never asked of any store of this backend (Airflow's environment
+#: variables and metastore answer them).
+PLATFORM_TOKEN_VARIABLES = frozenset(
+    (PRIMARY_SECRET_VARIABLE, SECONDARY_SECRET_VARIABLE, "datacoves-dbt-api-secret")
+)
+#: The platform secrets API's URL, set on every Datacoves Airflow.
+SECRETS_API_ENDPOINT_VARIABLE = "DATACOVES__SECRETS_API_ENDPOINT"
 
 
 class DatacovesSecretsBackend(BaseSecretsBackend):
@@ -62,7 +89,8 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
     :param datacoves_prefix: the names it answers (default ``datacoves-``).
     :param cache_ttl_seconds: keep answers (found or not found) this long in this process; 0
         (default) keeps nothing. Airflow 3 has its own cache too (``[secrets] use_cache``).
-    :param api_endpoint: the Datacoves API (default: ``DATACOVES__API_ENDPOINT``).
+    :param api_endpoint: the Datacoves API (default: ``DATACOVES__API_ENDPOINT``). Giving this or
+        any of the four below selects the public v3 route even on a platform worker.
     :param api_token: its token (default: ``DATACOVES__API_TOKEN``).
     :param account: the account (default: ``DATACOVES__ACCOUNT_ID`` / ``DATACOVES__ACCOUNT_SLUG``).
     :param project: the project slug (default: ``DATACOVES__PROJECT_SLUG``).
@@ -121,6 +149,7 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         }
         self._aws: Any = None
         self._client: Any = None
+        self._secondary: Any = None  # the secondary backend, or False when there is none
         self._cache: dict[tuple[str, str], tuple[float, str | None]] = {}
         self._lock = threading.Lock()
 
@@ -143,7 +172,9 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         return self._lookup("variable", key, team_name)
 
     def get_config(self, key: str) -> str | None:
-        """An Airflow config value from AWS Secrets Manager (``config_prefix``), when configured.
+        """An Airflow config value from AWS Secrets Manager (``config_prefix``), when configured in
+        ``backend_kwargs``. The secondary backend of ``datacoves-secondary-secret`` is not asked:
+        reading a variable while Airflow reads its configuration could recurse.
 
         :param key: the config key.
         """
@@ -153,6 +184,8 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
     # -- the chain -----------------------------------------------------------------------------
 
     def _lookup(self, kind: str, name: str, team_name: str | None) -> str | None:
+        if name in PLATFORM_TOKEN_VARIABLES:  # Airflow's env vars and metastore answer these
+            return None
         cached = self._cached(kind, name)
         if cached is not None:
             return cached[0]
@@ -165,7 +198,7 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         return value
 
     def _from_aws(self, kind: str, name: str, team_name: str | None) -> str | None:
-        aws = self._aws_backend()
+        aws = self._aws_backend() if self.aws_kwargs is not None else self._secondary_backend()
         if aws is None:
             return None
         args = {"team_name": team_name} if team_name else {}
@@ -214,12 +247,16 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         from datacoves_airflow_provider.compat import SecretsLookupRefused
 
         secret = self._datacoves_client().get_secret(name)
+        if secret is not None and kind == "connection":
+            secret = _with_connection_fields(secret)
         if secret is None:
             log.info(
                 "Datacoves secrets manager: no %s %r (or it is not shared with stack services)", kind, name
             )
             return None
         mask_secret_parts(secret.value)  # every leaf, whatever its key is called
+        if kind == "connection" and isinstance(secret.value, str):
+            mask_secret_parts(_uri_secrets(secret.value))  # a URI's password and extra values
         if kind == "connection":
             problem = _connection_problem(secret.value)
             if problem:
@@ -243,18 +280,130 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
             self._aws = SecretsManagerBackend(**self.aws_kwargs)
         return self._aws
 
+    def _platform_endpoint(self) -> str | None:
+        """``DATACOVES__SECRETS_API_ENDPOINT`` when the platform's dialect is selected: it is set
+        and ``backend_kwargs`` name no API setting (they override everything)."""
+        import os
+
+        if any(value for value in self._api_overrides.values()):
+            return None
+        return os.environ.get(SECRETS_API_ENDPOINT_VARIABLE, "").strip() or None
+
     def _datacoves_client(self) -> Any:
         if self._client is None:
             from datacoves_airflow_provider.compat import mask_secret
             from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
             from datacoves_airflow_provider.hooks.datacoves_secrets import DatacovesSecretsClient
 
+            endpoint = self._platform_endpoint()
+            if endpoint is not None:
+                self._client = self._platform_client(endpoint)
+                return self._client
             settings = DatacovesApiSettings.from_environment(
                 overrides=self._api_overrides, purpose="The Datacoves secrets manager"
             )
             mask_secret(settings.token)
             self._client = DatacovesSecretsClient(settings)
         return self._client
+
+    def _platform_client(self, endpoint: str) -> Any:
+        from datacoves_airflow_provider.compat import mask_secret
+        from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, _check_endpoint
+        from datacoves_airflow_provider.hooks.datacoves_secrets import PlatformSecretsClient
+
+        _check_endpoint(endpoint, SECRETS_API_ENDPOINT_VARIABLE)
+        token = (self._platform_variable(PRIMARY_SECRET_VARIABLE) or "").strip()
+        if not token:
+            raise DatacovesApiConfigError(
+                f"The Datacoves secrets manager is not configured on this worker: "
+                f"{SECRETS_API_ENDPOINT_VARIABLE} is set, but the Airflow variable {PRIMARY_SECRET_VARIABLE} "
+                f"(its token) is not: set the environment variable AIRFLOW_VAR_DATACOVES-PRIMARY-SECRET or "
+                f"the variable {PRIMARY_SECRET_VARIABLE} in the metastore "
+                "(Datacoves sets it for the environment)"
+            )
+        mask_secret(token)
+        log.info("Datacoves secrets manager: the platform's secrets API at %s", endpoint)
+        return PlatformSecretsClient(endpoint, token)
+
+    def _platform_variable(self, key: str) -> str | None:
+        """An Airflow variable from the other backends Airflow searches (environment variables,
+        metastore), never from this one."""
+        from datacoves_airflow_provider.compat import mask_secret, variable_from_other_secrets_backends
+
+        value = variable_from_other_secrets_backends(key, skip=DatacovesSecretsBackend)
+        if value is not None:
+            mask_secret(value)
+        return value
+
+    def _secondary_backend(self) -> Any:
+        """The backend ``datacoves-secondary-secret`` describes, on a platform worker; None when
+        there is none (the variable is absent or empty, or this is not the platform's dialect).
+
+        :raises SecretsLookupRefused: the variable is there but cannot be used (the reason, never
+            its values).
+        """
+        if self._secondary is None:
+            self._secondary = self._load_secondary() or False
+        return self._secondary or None
+
+    def _load_secondary(self) -> Any:
+        import importlib
+
+        from datacoves_airflow_provider.compat import SecretsLookupRefused, mask_secret
+
+        if self._platform_endpoint() is None:
+            return None
+        raw = (self._platform_variable(SECONDARY_SECRET_VARIABLE) or "").strip()
+        if not raw:
+            return None
+        example = (
+            '{"backend": "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend", '
+            '"backend_config": {"region_name": "us-east-1"}}'
+        )
+
+        def refuse(problem: str) -> SecretsLookupRefused:
+            log.error("Datacoves secrets: the variable %s %s", SECONDARY_SECRET_VARIABLE, problem)
+            return SecretsLookupRefused(
+                f"the Airflow variable {SECONDARY_SECRET_VARIABLE} (the project's secondary secrets backend, "
+                f"asked first) {problem}: set it to a JSON object such as {example}, or remove it"
+            )
+
+        try:
+            spec = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise refuse("is not valid JSON") from None
+        if not isinstance(spec, dict):
+            raise refuse(f"is a JSON {type(spec).__name__}, not an object")
+        path, config = spec.get("backend"), spec.get("backend_config", {})
+        unknown = sorted(str(key) for key in spec if key not in ("backend", "backend_config"))
+        if unknown:
+            raise refuse(f"has keys other than backend and backend_config ({', '.join(unknown)})")
+        if not isinstance(path, str) or "." not in path.strip():
+            raise refuse("has no 'backend' naming a class by its dotted path")
+        if config is None:
+            config = {}
+        if not isinstance(config, dict):
+            raise refuse("has a 'backend_config' that is not a JSON object of the class's keyword arguments")
+        mask_secret(config)  # the values of keys Airflow finds sensitive (secret keys, passwords)
+        module_name, _, class_name = path.strip().rpartition(".")
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError) as exc:
+            raise refuse(
+                f"names the backend {path!r}, which cannot be imported ({type(exc).__name__})"
+            ) from None
+        if not isinstance(cls, type) or not callable(getattr(cls, "get_variable", None)):
+            raise refuse(f"names {path!r}, which is not a secrets backend class")
+        if issubclass(cls, DatacovesSecretsBackend):
+            raise refuse(f"names {path!r}, this backend itself")
+        try:
+            backend = cls(**config)
+        except TypeError as exc:
+            raise refuse(f"gives {path!r} keyword arguments it does not take ({exc})") from None
+        except Exception as exc:
+            raise refuse(f"names {path!r}, which failed to start: {type(exc).__name__}") from None
+        log.info("Datacoves secrets: the secondary backend %s is asked first", path)
+        return backend
 
     # -- cache ---------------------------------------------------------------------------------
 
@@ -339,6 +488,8 @@ def _connection_problem(value: Any) -> str | None:
         return "is a JSON list"
     if not isinstance(value, dict):
         return f"is a JSON {type(value).__name__}"
+    if "extra_dejson" in value and "extra" in value:
+        return "has both extra and extra_dejson (the same field under two names): keep one"
     unknown = sorted(str(key) for key in value if key not in CONNECTION_FIELDS)
     if unknown:
         return f"has keys that are not connection fields ({', '.join(unknown)})"
@@ -348,3 +499,48 @@ def _connection_problem(value: Any) -> str | None:
     ):
         return "has a port that is not a whole number"
     return None
+
+
+def _with_connection_fields(secret: Any) -> Any:
+    """``secret`` with a JSON connection's ``extra_dejson`` (the platform's name for it) renamed to
+    ``extra`` and a ``conn_id`` field dropped (the secret's name is the id), so that Airflow can
+    read it; any other value unchanged.
+
+    :param secret: a :class:`~datacoves_airflow_provider.hooks.datacoves_secrets.DatacovesSecret`.
+    """
+    import dataclasses
+
+    value = secret.value
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return secret  # _connection_problem says what is wrong
+    if not isinstance(value, dict) or not ({"extra_dejson", "conn_id"} & value.keys()):
+        return secret
+    fields = {key: item for key, item in value.items() if key != "conn_id"}
+    if "extra_dejson" in fields:
+        extra = fields.pop("extra_dejson")
+        if fields.get("extra") in (None, "", {}):
+            fields["extra"] = extra
+        else:
+            fields["extra_dejson"] = extra  # both: _connection_problem names it
+    return dataclasses.replace(secret, value=fields)
+
+
+def _uri_secrets(text: str) -> list[str]:
+    """The parts of a connection URI that may be shown on their own: its password and the values of
+    its query (the connection's extra), decoded; none for text that is not a URI.
+
+    :param text: a connection's value.
+    """
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    if not _URI_SCHEME.match(text.strip()):
+        return []
+    try:
+        parts = urlsplit(text.strip())
+        password = parts.password
+    except ValueError:
+        return []
+    return ([unquote(password)] if password else []) + [value for _, value in parse_qsl(parts.query)]

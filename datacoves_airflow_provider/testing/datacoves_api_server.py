@@ -22,8 +22,24 @@ environment-scoped secret (omit it for a project-scoped one); ``shared_with_stac
 defaults to true (Airflow cannot see a secret that is not shared). The file is re-read on every
 request, so tests can change secrets while the server runs.
 
+The platform's secrets route (what a Datacoves worker calls, see
+:class:`~datacoves_airflow_provider.hooks.datacoves_secrets.PlatformSecretsClient`) serves the same
+file::
+
+    GET /api/v1/secrets/<environment slug>?slug=<name>
+        Authorization: token <--secrets-token (default: --token)>
+
+    200 [{"slug": <name>, "value": <the entry's value>}]   an environment secret of that slug, else
+                                                           a project one (any project)
+    200 []                                                 none shared with stack services
+    401 a missing or wrong token
+
+Point a worker at it with ``DATACOVES__SECRETS_API_ENDPOINT=http://127.0.0.1:8765/api/v1/secrets/<env>``
+and the token in ``AIRFLOW_VAR_DATACOVES-PRIMARY-SECRET``. A connection's value may be a URI string
+or an object of connection fields (``extra`` or ``extra_dejson``), as the platform stores them.
+
 Every request is appended to ``<data-dir>/requests.log`` (method, path, status) so tests can count
-calls.
+calls; for the platform's secrets route the path ends in ``?slug=<name>``.
 """
 
 from __future__ import annotations
@@ -65,6 +81,8 @@ class DatacovesApiServer(ThreadingHTTPServer):
     :param fail_first: answer the first N requests with ``fail_status`` (to exercise client retries).
     :param fail_status: the HTTP status of those answers (a 5xx; default 503).
     :param secrets_file: the JSON list of secrets (see the module docstring), or None for none.
+    :param secrets_token: the token the platform's secrets route takes (``Authorization: token
+        <secrets_token>``); default: ``token``.
     """
 
     daemon_threads = True
@@ -78,9 +96,11 @@ class DatacovesApiServer(ThreadingHTTPServer):
         fail_first: int = 0,
         fail_status: int = 503,
         secrets_file: Path | None = None,
+        secrets_token: str | None = None,
     ) -> None:
         super().__init__(address, _Handler)
         self.secrets_file = secrets_file
+        self.secrets_token = secrets_token or token
         self.data_dir = data_dir
         self.token = token
         self.fail_first = fail_first
@@ -131,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
             if failing:
                 raise _Error(self.server.fail_status, "injected failure")
             segments = [unquote(s) for s in url.path.split("/") if s]
+            if segments[:3] == ["api", "v1", "secrets"]:
+                return self._platform_secret(method, segments[3:], query)
             if segments[:2] != ["api", "v3"]:
                 raise _Error(HTTPStatus.NOT_FOUND, "unknown route")
             route = segments[2:]
@@ -198,6 +220,28 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Error(
                 HTTPStatus.NOT_FOUND if method == "GET" else HTTPStatus.METHOD_NOT_ALLOWED, "unknown route"
             )
+
+    # -- the platform's secrets route -------------------------------------------------------------
+
+    def _platform_secret(self, method: str, route: list[str], query: dict[str, str]) -> None:
+        """``GET /api/v1/secrets/<environment>?slug=<name>`` with ``Authorization: token <token>``."""
+        slug = query.get("slug", "")
+        self._request_line = (method, f"{self._request_line[1]}?slug={quote(slug, safe='')}")
+        if len(route) != 1 or method != "GET":
+            raise _Error(HTTPStatus.NOT_FOUND, "unknown route")
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "token" or not hmac.compare_digest(
+            token.encode(), self.server.secrets_token.encode()
+        ):
+            raise _Error(HTTPStatus.UNAUTHORIZED, "missing or invalid token")
+        if not slug:
+            raise _Error(HTTPStatus.BAD_REQUEST, "pass ?slug=<name>")
+        path = self.server.secrets_file
+        entries = json.loads(path.read_text()) if path is not None and path.exists() else []
+        visible = [e for e in entries if e.get("slug") == slug and e.get("shared_with_stack_services", True)]
+        ranked = [e for e in visible if e.get("environment") == route[0]]
+        ranked += [e for e in visible if e.get("environment") is None]
+        self._send_json([{"slug": slug, "value": ranked[0]["value"]}] if ranked else [])
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -351,6 +395,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fail-first", type=int, default=0, help="answer the first N requests with an error")
     parser.add_argument("--fail-status", type=int, default=503, help="their HTTP status (default 503)")
     parser.add_argument("--secrets-file", type=Path, help="JSON list of secrets (see the module docstring)")
+    parser.add_argument(
+        "--secrets-token",
+        help="the token of the platform's secrets route /api/v1/secrets/<env> (default: --token)",
+    )
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("pass --token or set DATACOVES__API_TOKEN")
@@ -361,6 +409,7 @@ def main(argv: list[str] | None = None) -> None:
         fail_first=args.fail_first,
         fail_status=args.fail_status,
         secrets_file=args.secrets_file,
+        secrets_token=args.secrets_token,
     )
     sys.stdout.write(f"Datacoves API listening on http://{args.host}:{server.server_address[1]}\n")
     sys.stdout.flush()
