@@ -74,6 +74,7 @@ __all__ = [
     "context_merge",
     "context_to_airflow_vars",
     "determine_kwargs",
+    "get_variable",
     "mask_secret",
     "metadata_database_url",
     "min_masked_secret_length",
@@ -258,6 +259,18 @@ def mask_secret(secret: Any, name: str | None = None) -> None:
 
 #: What Airflow 3 writes into ``[database] sql_alchemy_conn`` of a task process (in memory only), so
 #: that task code goes through the API server instead of the metadata database.
+def get_variable(key: str) -> str | None:
+    """The Airflow Variable ``key`` read through Airflow's own Variable API (every secrets backend,
+    the environment, the metastore or, on Airflow 3, the API server), or None when it does not exist.
+
+    The default is passed positionally: Airflow 2 calls it ``default_var``, Airflow 3 ``default``.
+
+    :param key: the Variable's key.
+    """
+    value = _import_first("Variable").get(key, None)
+    return None if value is None else str(value)
+
+
 BLOCKED_DATABASE_URL_PREFIX = "airflow-db-not-allowed"
 
 

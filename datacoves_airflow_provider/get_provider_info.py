@@ -64,10 +64,13 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "dbt_artifact_store": {
                         "description": "Where dbt tasks with dbt_api_enabled=True keep their artifacts: "
-                        "'api' (the Datacoves dbt API, from DATACOVES__API_ENDPOINT and "
+                        "'platform' (the dbt API's internal routes on a Datacoves worker, from "
+                        "DATACOVES__DBT_API_URL and the Airflow Variable datacoves-dbt-api-secret), "
+                        "'api' (the Datacoves dbt API's public v3 routes, from DATACOVES__API_ENDPOINT and "
                         "DATACOVES__API_TOKEN), s3://bucket/prefix (through the amazon provider), or an "
-                        "absolute folder path. Empty: the dbt API when DATACOVES__API_ENDPOINT is set, "
-                        "otherwise the folder $AIRFLOW_HOME/dbt_artifacts.",
+                        "absolute folder path. Empty: 'platform' when DATACOVES__DBT_API_URL is set, else "
+                        "'api' when DATACOVES__API_ENDPOINT is set, otherwise the folder "
+                        "$AIRFLOW_HOME/dbt_artifacts.",
                         "version_added": "0.2.0",
                         "type": "string",
                         "example": "s3://my-bucket/dbt-artifacts",

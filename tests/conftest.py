@@ -366,6 +366,44 @@ def dbt_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServ
         yield server
 
 
+#: Tokens of the reference server's platform routes, as the platform hands them to a worker.
+DBT_API_TOKEN = "dbt-api-token-7f3a9c51e2"
+MANIFEST_TOKEN = "manifest-token-4b8d2e6f90"
+
+
+@dataclass
+class PlatformApiServer(ApiServer):
+    """The reference server with the platform's internal dbt API and manifest routes enabled."""
+
+    dbt_api_token: str = DBT_API_TOKEN
+    manifest_token: str = MANIFEST_TOKEN
+
+    def platform_env(self, **overrides: str) -> dict[str, str]:
+        """What a Datacoves worker has for the dbt API and manifest upload (PLATFORM.md §1, §3, §4),
+        the token Variable included (as the platform delivers it: an environment variable)."""
+        return {
+            "DATACOVES__DBT_API_URL": self.url,
+            "DATACOVES__PROJECT_SLUG": "analytics",
+            "DATACOVES__ENVIRONMENT_SLUG": "env123",
+            "DATACOVES__AIRFLOW_TYPE": "team_airflow",
+            "AIRFLOW_VAR_DATACOVES-DBT-API-SECRET": self.dbt_api_token,
+            "DATACOVES__UPLOAD_MANIFEST": "true",
+            "DATACOVES__UPLOAD_MANIFEST_URL": f"{self.url}/api/internal/manifests",
+            "DATACOVES__UPLOAD_MANIFEST_TOKEN": self.manifest_token,
+            **overrides,
+        }
+
+
+@pytest.fixture(scope="module")
+def platform_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformApiServer]:
+    """The reference server with ``--dbt-api-token`` and ``--manifest-token``."""
+    data = tmp_path_factory.mktemp("platform_api") / "data"
+    with running_datacoves_api_server(
+        data, "--dbt-api-token", DBT_API_TOKEN, "--manifest-token", MANIFEST_TOKEN
+    ) as server:
+        yield PlatformApiServer(server.url, server.token, server.data_dir)
+
+
 @pytest.fixture(scope="module")
 def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """moto's server on 127.0.0.1 (from the tools venv): returns its endpoint URL."""

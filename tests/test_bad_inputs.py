@@ -50,6 +50,7 @@ from datacoves_airflow_provider.hooks.dbt_artifact_store import (
     LocalArtifactStore,
     artifact_store_from_config,
 )
+from datacoves_airflow_provider.hooks.dbt_platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
 from datacoves_airflow_provider.hooks.ms_teams_webhook import MSTeamsWebhookError, MSTeamsWebhookHook
 from datacoves_airflow_provider.hooks.sync_destination import DestinationError, UnmanagedTableError
 from datacoves_airflow_provider.notifiers.integration import IntegrationNotifier
@@ -414,6 +415,11 @@ CATALOGUE: list[Row] = [
     Row("artifact", "reply-too-large", lambda c: unruly_dbt_api("huge/300").manifest(), DbtApiError, "answered with a reply larger than 200 MiB, the most this provider reads from it"),
     Row("artifact", "reply-trickles", lambda c: unruly_dbt_api("trickle/0.4", timeout=0.5).file_info("run_results.json"), DbtApiError, "did not answer within this call's 1 s budget"),
     Row("artifact", "reply-nested-json", lambda c: unruly_dbt_api("nested/100000").healthcheck(), DbtApiError, "answered a JSON document nested too deeply to read"),
+    Row("artifact", "dbt-upload_manifest-text", lambda c: parse_dag("datacoves_dbt", upload_manifest="yes"), TypeError, "upload_manifest must be True or False, got 'yes'"),
+    Row("artifact", "platform-url-not-a-url", lambda c: (c.env(DATACOVES__DBT_API_URL="dbt-api:80", DATACOVES__PROJECT_SLUG="analytics", DATACOVES__ENVIRONMENT_SLUG="env123", **{"AIRFLOW_VAR_DATACOVES-DBT-API-SECRET": "dbt-api-secret-1"}), artifact_store_from_config()), ArtifactStoreConfigError, "DATACOVES__DBT_API_URL is 'dbt-api:80', not a URL: set it to the API's http(s) URL with its scheme, e.g. https://dbt-api:80"),
+    Row("artifact", "platform-token-variable-missing", lambda c: (c.env(DATACOVES__DBT_API_URL=c.api.url, DATACOVES__PROJECT_SLUG="analytics", DATACOVES__ENVIRONMENT_SLUG="env123"), artifact_store_from_config()), ArtifactStoreConfigError, "but the Airflow Variable 'datacoves-dbt-api-secret' does not exist: create it"),
+    Row("artifact", "platform-setting-without-url", lambda c: (c.env(AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="platform"), artifact_store_from_config()), ArtifactStoreConfigError, "the dbt artifact store is 'platform', but the platform's dbt API is not configured on this worker: set DATACOVES__DBT_API_URL"),
+    Row("artifact", "platform-reply-401", lambda c: DbtPlatformApiClient(DbtPlatformApiSettings(url=c.api.url, token="wrong-token", project="analytics", environment="env123"), retries=0).download(c.tmp / "x.json", tag="t"), DbtApiError, "answered 401 Unauthorized (the Airflow Variable 'datacoves-dbt-api-secret' was rejected)"),
     # webhook replies (MS Teams)
     Row("webhook", "teams-400", lambda c: teams_send(c, "/status/400/workflows/abc"), MSTeamsWebhookError, "(connection 'teams_alerts', workflows webhook) answered HTTP 400"),
     Row("webhook", "teams-500", lambda c: teams_send(c, "/status/500/workflows/abc"), MSTeamsWebhookError, "(connection 'teams_alerts', workflows webhook) answered HTTP 500"),

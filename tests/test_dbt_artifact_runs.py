@@ -245,3 +245,146 @@ def test_expected_files_must_be_downloadable(tmp_path):
         ValueError, match=r"expected_files lists run_results\.json, which this task never downloads"
     ):
         d()
+
+
+# -- the platform's internal routes ------------------------------------------------------------------
+
+
+def platform_client(server, environment: str):
+    from datacoves_airflow_provider.hooks.dbt_platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
+
+    env = server.platform_env(DATACOVES__ENVIRONMENT_SLUG=environment)
+    return DbtPlatformApiClient(DbtPlatformApiSettings.from_environment(env, token=server.dbt_api_token))
+
+
+def test_two_dbt_tasks_of_one_run_keep_their_own_run_results_on_the_platform(
+    airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
+):
+    """Zero configuration on a platform worker: DATACOVES__DBT_API_URL and the Variable select the
+    internal routes; `customers` and the retried `dbt_build` each keep their own run_results.json;
+    static artifacts go up as `latest-<stem>`; every dbt command's manifest is uploaded."""
+    env = platform_api_server.platform_env(DATACOVES__ENVIRONMENT_SLUG="two_tasks")
+    before = len(platform_api_server.requests())
+    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_platform_two_tasks", **env)
+    assert result.states == {"customers": "success", "dbt_build": "success"}, result.output[-5000:]
+    out = result.output
+    assert (
+        f"dbt artifact store: the platform's dbt API at {platform_api_server.url} (internal routes, project "
+        "analytics, environment two_tasks), chosen by DATACOVES__DBT_API_URL (no [datacoves] "
+        "dbt_artifact_store setting)" in out
+    )
+    assert "Downloaded run_results.json (this task instance) to logs/run_results.json" in out
+    assert platform_api_server.dbt_api_token not in out and platform_api_server.manifest_token not in out
+
+    run = quote(run_id(airflow_home, "artifacts_platform_two_tasks"), safe="")
+    client = platform_client(platform_api_server, "two_tasks")
+    mine = tmp_path / "customers.json"
+    theirs = tmp_path / "dbt_build.json"
+    raw_run = run_id(airflow_home, "artifacts_platform_two_tasks")
+    assert client.download(
+        mine, tag=f"{raw_run}-artifacts_platform_two_tasks/{run}/customers/run_results.json"
+    )
+    assert client.download(
+        theirs, tag=f"{raw_run}-artifacts_platform_two_tasks/{run}/dbt_build/run_results.json"
+    )
+    assert "model.billing.customers" in node_ids(mine)
+    assert not [n for n in node_ids(mine) if "payment" in n]  # not dbt_build's results
+    assert node_ids(theirs) == RETRIED
+
+    records = platform_api_server.requests()[before:]
+    files = [r for r in records if r["path"] == "/api/internal/environments/two_tasks/files"]
+    assert files and all(r["auth"] == "bearer:dbt_api" for r in files)
+    assert not [r for r in records if r["path"].startswith("/api/v3/")]  # never the public routes
+    tags = [r["form"]["files[0][tag]"] for r in files if r["method"] == "POST"]
+    assert "latest-partial_parse" in tags
+    assert sum(t.endswith("/run_results.json") for t in tags) == 3  # customers, dbt_build's two tries
+    static_reads = [r["query"] for r in files if r["method"] == "GET" and "filename" in r["query"]]
+    assert {"filename": "partial_parse.msgpack"} in static_reads
+    manifests = [r for r in records if r["path"] == "/api/internal/manifests"]
+    assert len(manifests) == 3, manifests  # one per dbt command, the failed first try included
+    assert all(r["auth"] == "bearer:manifest" and r["status"] == 201 for r in manifests)
+    assert {r["form"]["dag_id"] for r in manifests} == {"artifacts_platform_two_tasks"}
+    assert {r["form"]["run_id"] for r in manifests} == {raw_run}
+    assert {r["form"]["environment_slug"] for r in manifests} == {"two_tasks"}
+    assert all(r["form"]["file"]["filename"] == "manifest.json" for r in manifests)
+    latest = [r for r in records if r["path"].endswith("/latest-manifest")]
+    assert latest and all(r["query"] == {"trimmed": "false"} for r in latest)
+
+
+def test_manifest_upload_on_and_off_and_after_a_failure(
+    airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
+):
+    env = platform_api_server.platform_env(DATACOVES__ENVIRONMENT_SLUG="manifests")
+    before = len(platform_api_server.requests())
+    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_manifest_upload", **env)
+    assert result.states == {"parse": "success", "no_upload": "success", "fails": "failed"}, result.output[
+        -5000:
+    ]
+    manifests = [r for r in platform_api_server.requests()[before:] if r["path"] == "/api/internal/manifests"]
+    assert len(manifests) == 2  # parse and the failed task; not no_upload
+    assert all(r["status"] == 201 and r["form"]["environment_slug"] == "manifests" for r in manifests)
+    assert "dbt artifact store" not in result.output  # no store without dbt_api_enabled
+
+
+@pytest.mark.parametrize("failure", ["status_500", "unreachable"])
+def test_a_failed_manifest_upload_never_fails_the_task(airflow_home, demo_repo, dbt_venv, tmp_path, failure):
+    from datacoves_airflow_provider.testing.datacoves_api_server import DatacovesApiServer
+
+    token = "manifest-token-never-logged-31"
+    server = DatacovesApiServer(
+        ("127.0.0.1", 0), tmp_path / "data", "api", fail_first=1000, fail_status=500, manifest_token=token
+    )
+    import threading
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1] if failure == "status_500" else free_port()
+    try:
+        result = run_billing(
+            airflow_home,
+            demo_repo,
+            dbt_venv,
+            tmp_path,
+            "artifacts_manifest_upload",
+            DATACOVES__UPLOAD_MANIFEST="Yes",
+            DATACOVES__UPLOAD_MANIFEST_URL=f"http://127.0.0.1:{port}/api/internal/manifests",
+            DATACOVES__UPLOAD_MANIFEST_TOKEN=token,
+            DATACOVES__ENVIRONMENT_SLUG="env123",
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.states == {"parse": "success", "no_upload": "success", "fails": "failed"}, result.output[
+        -5000:
+    ]
+    expected = "answered 500" if failure == "status_500" else "failed, the task's outcome is dbt's alone"
+    assert f"Manifest upload to http://127.0.0.1:{port}/api/internal/manifests {expected}" in result.output
+    assert "WARNING" in result.output or "warning" in result.output
+    assert token not in result.output
+
+
+def test_a_datacoves_worker_without_a_dbt_api_says_so_loudly(airflow_home, demo_repo, dbt_venv, tmp_path):
+    result = run_billing(
+        airflow_home,
+        demo_repo,
+        dbt_venv,
+        tmp_path,
+        "artifacts_misconfigured",
+        DATACOVES__AIRFLOW_TYPE="team_airflow",
+        DATACOVES__ENVIRONMENT_SLUG="dev123",
+    )
+    assert result.states == {"dbt_build": "success"}, result.output[-5000:]
+    line = next(x for x in result.output.splitlines() if "this task runs on a Datacoves worker" in x)
+    assert "warn" in line.lower(), line
+    assert "DATACOVES__AIRFLOW_TYPE='team_airflow', DATACOVES__ENVIRONMENT_SLUG='dev123'" in line
+    assert "Set DATACOVES__DBT_API_URL and the Airflow Variable 'datacoves-dbt-api-secret'" in line
+
+
+def test_a_platform_url_without_its_token_variable_fails_before_dbt_runs(
+    airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
+):
+    env = platform_api_server.platform_env()
+    del env["AIRFLOW_VAR_DATACOVES-DBT-API-SECRET"]
+    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_misconfigured", **env)
+    assert result.states == {"dbt_build": "failed"}, result.output[-5000:]
+    assert "the Airflow Variable 'datacoves-dbt-api-secret' does not exist" in result.output
+    assert not (tmp_path / "landing" / "ran").exists()

@@ -1,5 +1,6 @@
-"""The three artifact stores behind one interface: a folder, the dbt API (reference server) and
-S3 (moto's server), each exercised with the same contract; and the store selection by configuration."""
+"""The four artifact stores behind one interface: a folder, the dbt API's public v3 routes and its
+internal (platform) routes (reference server) and S3 (moto's server), each exercised with the same
+contract; and the store selection by configuration, with its log line and loud warning."""
 
 from __future__ import annotations
 
@@ -15,18 +16,21 @@ from datacoves_airflow_provider.hooks.dbt_artifact_store import (
     ArtifactStoreConfigError,
     DbtApiArtifactStore,
     LocalArtifactStore,
+    PlatformArtifactStore,
     RunScope,
     S3ArtifactStore,
     artifact_store_from_config,
+    choose_artifact_store,
     decode_metadata_value,
     encode_metadata_value,
 )
+from datacoves_airflow_provider.hooks.dbt_platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
 
 RUN_A = RunScope("sales", "scheduled__2024-01-02T00:00:00+00:00", "dbt_build")
 RUN_B = RunScope("sales", "manual__2024-01-02T05:00:00+00:00", "dbt_build")
 
 
-@pytest.fixture(params=["local", "api", "s3"])
+@pytest.fixture(params=["local", "api", "platform", "s3"])
 def store(request, tmp_path, monkeypatch):
     if request.param == "local":
         return LocalArtifactStore(tmp_path / "store")
@@ -34,7 +38,16 @@ def store(request, tmp_path, monkeypatch):
         server = request.getfixturevalue("dbt_api_server")
         env = server.env(DATACOVES__ENVIRONMENT_SLUG=f"env_{tmp_path.name}")
         return DbtApiArtifactStore(DbtApiClient(DatacovesApiSettings.from_environment(env)))
+    if request.param == "platform":
+        return make_platform_store(request.getfixturevalue("platform_api_server"), tmp_path)
     return make_s3_store(request.getfixturevalue("moto_server"), tmp_path, monkeypatch)
+
+
+def make_platform_store(server, tmp_path):
+    """A platform (internal routes) store on the reference server, in an environment of its own."""
+    env = server.platform_env(DATACOVES__ENVIRONMENT_SLUG=f"env_{tmp_path.name}")
+    settings = DbtPlatformApiSettings.from_environment(env, token=server.dbt_api_token)
+    return PlatformArtifactStore(DbtPlatformApiClient(settings))
 
 
 def make_s3_store(endpoint, tmp_path, monkeypatch):
@@ -128,7 +141,9 @@ def test_odd_run_ids_round_trip_through_the_store(store, tmp_path):
     source = tmp_path / "run_results.json"
     # the reference dbt API server keeps each (name, tag) in a folder named after both: no 250-character ids
     run_ids = (
-        [r for r in ODD_RUN_IDS if len(r) < 20] if isinstance(store, DbtApiArtifactStore) else ODD_RUN_IDS
+        [r for r in ODD_RUN_IDS if len(r) < 20]
+        if isinstance(store, (DbtApiArtifactStore, PlatformArtifactStore))
+        else ODD_RUN_IDS
     )
     keys = [
         ArtifactKey("run_results.json", RunScope("sales", run_id, "dbt_build"), run_id) for run_id in run_ids
@@ -170,6 +185,18 @@ def test_s3_metadata_carries_non_ascii_tags(moto_server, tmp_path, monkeypatch):
     assert decode_metadata_value("=?UTF-8?B?not base64!?=") == "=?UTF-8?B?not base64!?="
 
 
+#: Variables that select the platform flavour or mark a Datacoves worker (isolated in selection tests).
+PLATFORM_VARIABLES = (
+    "DATACOVES__DBT_API_URL",
+    "DATACOVES__EXTERNAL_URL",
+    "DATACOVES__USE_EXTERNAL_URL",
+    "DATACOVES__AIRFLOW_TYPE",
+    "DATACOVES__ENVIRONMENT_SLUG",
+    "DATACOVES__PROJECT_SLUG",
+    "AIRFLOW_VAR_DATACOVES-DBT-API-SECRET",
+)
+
+
 @pytest.mark.parametrize(
     ("setting", "env", "expected"),
     [
@@ -187,7 +214,12 @@ def test_store_selection_by_configuration(monkeypatch, tmp_path, setting, env, e
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     monkeypatch.setenv("AIRFLOW__CORE__AIRFLOW_HOME", str(tmp_path))
     monkeypatch.setenv("AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE", setting)
-    for name in ("DATACOVES__API_ENDPOINT", "DATACOVES__API_TOKEN", "DATACOVES__ACCOUNT_ID"):
+    for name in (
+        "DATACOVES__API_ENDPOINT",
+        "DATACOVES__API_TOKEN",
+        "DATACOVES__ACCOUNT_ID",
+        *PLATFORM_VARIABLES,
+    ):
         monkeypatch.delenv(name, raising=False)
     api = {
         "DATACOVES__API_ENDPOINT": "http://api",
@@ -229,3 +261,178 @@ def test_misconfigured_stores_are_named(monkeypatch, setting, message):
             monkeypatch.delenv(name)
     with pytest.raises(ArtifactStoreConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         artifact_store_from_config()
+
+
+def test_platform_flavour_keys_follow_the_platform_and_stay_per_task_instance():
+    shared = ArtifactKey("partial_parse.msgpack", None, "latest")
+    run = ArtifactKey("run_results.json", RunScope("d", "manual__x/y", "a.b", 2), "nightly")
+    assert PlatformArtifactStore.tag(shared) == "latest-partial_parse"
+    assert PlatformArtifactStore.tag(run) == "nightly-d/manual__x%2Fy/a.b[2]/run_results.json"
+    sibling = ArtifactKey("run_results.json", RunScope("d", "manual__x/y", "other"), "nightly")
+    assert PlatformArtifactStore.tag(sibling) != PlatformArtifactStore.tag(run)
+
+
+def _isolate(monkeypatch, tmp_path, setting=""):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__CORE__AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE", setting)
+    for name in list(os.environ):
+        if name.startswith("DATACOVES__") or name == "AIRFLOW_VAR_DATACOVES-DBT-API-SECRET":
+            monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize(
+    ("setting", "env", "description", "reason"),
+    [
+        (
+            "",
+            {"DATACOVES__DBT_API_URL": "http://dbt-api:80"},
+            "the platform's dbt API at http://dbt-api:80 (internal routes, project p, environment e)",
+            "DATACOVES__DBT_API_URL (no [datacoves] dbt_artifact_store setting)",
+        ),
+        (
+            "",
+            {
+                "DATACOVES__DBT_API_URL": "http://dbt-api:80",
+                "DATACOVES__EXTERNAL_URL": "https://api.example.com",
+                "DATACOVES__USE_EXTERNAL_URL": "True",
+            },
+            "the platform's dbt API at https://api.example.com",
+            "DATACOVES__EXTERNAL_URL (no [datacoves] dbt_artifact_store setting)",
+        ),
+        (
+            "",
+            {
+                "DATACOVES__DBT_API_URL": "http://dbt-api:80",
+                "DATACOVES__EXTERNAL_URL": "https://api.example.com",
+                "DATACOVES__USE_EXTERNAL_URL": "false",
+            },
+            "the platform's dbt API at http://dbt-api:80",
+            "DATACOVES__DBT_API_URL (no [datacoves] dbt_artifact_store setting)",
+        ),
+        (  # the platform's routes win over the public v3 routes when both are configured
+            "",
+            {"DATACOVES__DBT_API_URL": "http://dbt-api:80", "DATACOVES__API_ENDPOINT": "http://api"},
+            "the platform's dbt API at http://dbt-api:80",
+            "DATACOVES__DBT_API_URL (no [datacoves] dbt_artifact_store setting)",
+        ),
+        (
+            "",
+            {
+                "DATACOVES__API_ENDPOINT": "http://api",
+                "DATACOVES__API_TOKEN": "t",
+                "DATACOVES__ACCOUNT_ID": "1",
+            },
+            "the dbt API at http://api",
+            "DATACOVES__API_ENDPOINT (no [datacoves] dbt_artifact_store setting)",
+        ),
+        (
+            "platform",
+            {"DATACOVES__DBT_API_URL": "http://dbt-api:80", "DATACOVES__API_ENDPOINT": "http://api"},
+            "the platform's dbt API at http://dbt-api:80",
+            "[datacoves] dbt_artifact_store='platform'",
+        ),
+        (
+            "/srv/artifacts",
+            {"DATACOVES__DBT_API_URL": "http://dbt-api:80"},
+            "folder /srv/artifacts",
+            "[datacoves] dbt_artifact_store='/srv/artifacts'",
+        ),
+        (
+            "",
+            {},
+            "folder {home}/dbt_artifacts",
+            "the default: no [datacoves] dbt_artifact_store setting, no DATACOVES__DBT_API_URL and no "
+            "DATACOVES__API_ENDPOINT",
+        ),
+    ],
+)
+def test_store_selection_order_and_reason(monkeypatch, tmp_path, setting, env, description, reason):
+    _isolate(monkeypatch, tmp_path, setting)
+    monkeypatch.setenv("DATACOVES__PROJECT_SLUG", "p")
+    monkeypatch.setenv("DATACOVES__ENVIRONMENT_SLUG", "e")
+    monkeypatch.setenv("AIRFLOW_VAR_DATACOVES-DBT-API-SECRET", "dbt-api-secret-value-1")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    choice = choose_artifact_store()
+    assert choice.store.description.startswith(description.format(home=tmp_path))
+    assert choice.reason == reason
+    assert "dbt-api-secret-value-1" not in choice.store.description + choice.reason + repr(choice)
+
+
+@pytest.mark.parametrize("marker", ["DATACOVES__AIRFLOW_TYPE", "DATACOVES__ENVIRONMENT_SLUG"])
+def test_a_datacoves_worker_without_a_dbt_api_is_warned_loudly(monkeypatch, tmp_path, marker):
+    _isolate(monkeypatch, tmp_path)
+    monkeypatch.setenv(marker, "team_airflow")
+    choice = choose_artifact_store()
+    assert isinstance(choice.store, LocalArtifactStore)
+    assert choice.warning is not None
+    assert choice.warning.startswith(
+        f"dbt artifact store: this task runs on a Datacoves worker ({marker}='team_airflow') with "
+        "dbt_api_enabled=True, but no dbt API is configured, so artifacts go to the folder "
+        f"{tmp_path}/dbt_artifacts on this worker's own disk"
+    )
+    assert "Set DATACOVES__DBT_API_URL and the Airflow Variable 'datacoves-dbt-api-secret'" in choice.warning
+
+
+def test_no_warning_off_the_platform(monkeypatch, tmp_path):
+    _isolate(monkeypatch, tmp_path)
+    assert choose_artifact_store().warning is None
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"DATACOVES__PROJECT_SLUG": "p", "DATACOVES__ENVIRONMENT_SLUG": "e"},
+            "the dbt artifact store is 'platform', but DATACOVES__DBT_API_URL selects the platform's dbt API, "
+            "but the Airflow Variable 'datacoves-dbt-api-secret' does not exist: create it",
+        ),
+        (
+            {"AIRFLOW_VAR_DATACOVES-DBT-API-SECRET": "s3cret-value", "DATACOVES__ENVIRONMENT_SLUG": "e"},
+            "DATACOVES__DBT_API_URL selects the platform's dbt API, but DATACOVES__PROJECT_SLUG is not set",
+        ),
+    ],
+)
+def test_platform_without_its_token_or_slugs_is_an_error(monkeypatch, tmp_path, env, message):
+    """A worker that has the platform's URL but not the token Variable fails the task before dbt runs
+    (never a silent fallback to a folder on the pod's disk)."""
+    _isolate(monkeypatch, tmp_path)
+    monkeypatch.setenv("DATACOVES__DBT_API_URL", "http://dbt-api:80")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ArtifactStoreConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        artifact_store_from_config()
+
+
+def test_platform_setting_without_a_url_is_an_error(monkeypatch, tmp_path):
+    _isolate(monkeypatch, tmp_path, "platform")
+    with pytest.raises(
+        ArtifactStoreConfigError, match="the platform's dbt API is not configured on this worker"
+    ):
+        artifact_store_from_config()
+
+
+def test_platform_store_fetches_the_latest_manifest(platform_api_server, tmp_path):
+    store = make_platform_store(platform_api_server, tmp_path)
+    import requests
+
+    out = tmp_path / "target" / "manifest.json"
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text('{"metadata": {"dbt_version": "1.9.0"}, "nodes": {}, "macros": {"m": 1}}')
+    before = [r for r in platform_api_server.requests() if r["path"].endswith("/manifests")]
+    with manifest.open("rb") as handle:
+        reply = requests.post(
+            f"{platform_api_server.url}/api/internal/manifests",
+            headers={"Authorization": f"Bearer {platform_api_server.manifest_token}"},
+            data={"environment_slug": "e", "run_id": "r", "dag_id": "d"},
+            files={"file": ("manifest.json", handle)},
+            timeout=10,
+        )
+    assert reply.status_code == 201
+    assert store.download_latest_manifest(out)
+    assert out.read_text() == manifest.read_text()  # untrimmed, byte for byte
+    records = platform_api_server.requests()
+    latest = [r for r in records if r["path"].endswith("/latest-manifest")][-1]
+    assert latest["query"] == {"trimmed": "false"} and latest["auth"] == "bearer:dbt_api"
+    assert len([r for r in records if r["path"].endswith("/manifests")]) == len(before) + 1

@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from urllib.parse import unquote
 
 import pytest
 import requests
@@ -94,7 +93,7 @@ def endpoint(api) -> str:
 def platform_requests(api) -> list[str]:
     """The slugs asked of the platform's secrets route, in order."""
     return [
-        unquote(r["path"].partition("?slug=")[2]) for r in api.requests() if r["path"].startswith("/api/v1/")
+        r["query"].get("slug", "") for r in api.requests() if r["path"].startswith("/api/v1/")
     ]
 
 

@@ -1,6 +1,9 @@
-"""Where dbt artifacts are kept between tasks and tries: one small interface, three stores.
+"""Where dbt artifacts are kept between tasks and tries: one small interface, four stores.
 
-- :class:`DbtApiArtifactStore`: the Datacoves dbt API (:mod:`~datacoves_airflow_provider.hooks.dbt_api`).
+- :class:`DbtApiArtifactStore`: the Datacoves dbt API's public v3 routes
+  (:mod:`~datacoves_airflow_provider.hooks.dbt_api`).
+- :class:`PlatformArtifactStore`: the dbt API's internal routes a Datacoves worker calls
+  (:mod:`~datacoves_airflow_provider.hooks.dbt_platform_api`).
 - :class:`S3ArtifactStore`: an S3 bucket and prefix, through the amazon provider's ``S3Hook``.
 - :class:`LocalArtifactStore`: a folder (the default outside Datacoves; shared only by the
   workers that see the same disk).
@@ -29,6 +32,7 @@ from datacoves_airflow_provider.hooks.atomic_file import atomic_destination
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
+    from datacoves_airflow_provider.hooks.dbt_platform_api import DbtPlatformApiClient
 
 __all__ = [
     "SHARED_TAG",
@@ -37,9 +41,12 @@ __all__ = [
     "ArtifactStoreConfigError",
     "DbtApiArtifactStore",
     "LocalArtifactStore",
+    "PlatformArtifactStore",
     "RunScope",
     "S3ArtifactStore",
+    "StoreChoice",
     "artifact_store_from_config",
+    "choose_artifact_store",
     "decode_metadata_value",
     "encode_metadata_value",
     "key_part",
@@ -47,8 +54,12 @@ __all__ = [
 
 #: The tag of shared artifacts, as the Datacoves docs name it.
 SHARED_TAG = "latest"
-#: ``[datacoves] dbt_artifact_store`` value that selects the dbt API.
+#: ``[datacoves] dbt_artifact_store`` value that selects the dbt API's public v3 routes.
 API_STORE = "api"
+#: ``[datacoves] dbt_artifact_store`` value that selects the dbt API's internal (platform) routes.
+PLATFORM_STORE = "platform"
+#: Variables whose presence means the task runs on a Datacoves worker.
+PLATFORM_MARKERS = ("DATACOVES__AIRFLOW_TYPE", "DATACOVES__ENVIRONMENT_SLUG")
 #: The AWS connection of the S3 store when ``[datacoves] dbt_artifact_store_conn_id`` is not set.
 DEFAULT_AWS_CONN_ID = "aws_default"
 
@@ -356,27 +367,144 @@ class DbtApiArtifactStore:
         )
 
 
-def artifact_store_from_config() -> ArtifactStore:
-    """The store ``[datacoves] dbt_artifact_store`` names (env: ``AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE``).
+class PlatformArtifactStore:
+    """Artifacts in the dbt API through the internal routes a Datacoves worker calls.
 
-    - ``api``: the Datacoves dbt API (``DATACOVES__API_ENDPOINT``, ``DATACOVES__API_TOKEN``, account,
-      project and environment slugs).
+    Static (shared) artifacts follow the platform's own convention: uploaded with the tag
+    ``latest-<stem>`` (e.g. ``latest-partial_parse``) and read back as the latest upload of their
+    file name. Run-scoped ones are uploaded under their file name with the tag
+    ``<upload_tag>-<dag>/<run>/<task>/<name>`` and read back by that tag, so two tasks of one DAG
+    run (or two runs with the same ``upload_tag``) never read or replace each other's files.
+
+    :param client: the internal API client.
+    """
+
+    def __init__(self, client: DbtPlatformApiClient) -> None:
+        self.client = client
+        settings = client.settings
+        self.description = (
+            f"the platform's dbt API at {settings.url} (internal routes, project {settings.project}, "
+            f"environment {settings.environment})"
+        )
+
+    @staticmethod
+    def tag(key: ArtifactKey) -> str:
+        """The tag a key is stored with: ``latest-<stem>`` or ``<upload_tag>-<dag>/<run>/<task>/<name>``.
+
+        :param key: the artifact.
+        """
+        if key.run is None:
+            return f"{SHARED_TAG}-{Path(key.name).stem}"
+        return f"{key.tag}-" + "/".join((*key.run.parts(), key.name))
+
+    def download(self, key: ArtifactKey, destination: Path) -> bool:
+        """See :meth:`ArtifactStore.download`: static artifacts by file name, run-scoped ones by tag."""
+        if key.run is None:
+            return self.client.download(destination, filename=os.path.basename(key.name))
+        return self.client.download(destination, tag=self.tag(key))
+
+    def upload(self, key: ArtifactKey, source: Path) -> None:
+        """See :meth:`ArtifactStore.upload`."""
+        self.client.upload(source, tag=self.tag(key), filename=os.path.basename(key.name))
+
+    def download_latest_manifest(self, destination: Path) -> bool:
+        """The project's latest manifest (``latest-manifest``, untrimmed); False when there is none.
+
+        :param destination: the local path to write.
+        """
+        return self.client.latest_manifest(destination, trimmed=False)
+
+
+@dataclass(frozen=True)
+class StoreChoice:
+    """The store a task uses and why.
+
+    :param store: the store.
+    :param reason: where the choice came from (a setting or a variable), for the log line.
+    :param warning: a loud warning to log (a Datacoves worker that falls back to a local folder).
+    """
+
+    store: ArtifactStore
+    reason: str
+    warning: str | None = None
+
+
+def artifact_store_from_config() -> ArtifactStore:
+    """The store ``[datacoves] dbt_artifact_store`` names (env: ``AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE``),
+    as :func:`choose_artifact_store` chooses it."""
+    return choose_artifact_store().store
+
+
+def choose_artifact_store() -> StoreChoice:
+    """The store ``[datacoves] dbt_artifact_store`` names (env: ``AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE``),
+    and why.
+
+    - ``platform``: the dbt API's internal routes (``DATACOVES__DBT_API_URL``, or
+      ``DATACOVES__EXTERNAL_URL`` with ``DATACOVES__USE_EXTERNAL_URL``; the Airflow Variable
+      ``datacoves-dbt-api-secret``; project and environment slugs).
+    - ``api``: the dbt API's public v3 routes (``DATACOVES__API_ENDPOINT``, ``DATACOVES__API_TOKEN``,
+      account, project and environment slugs).
     - ``s3://bucket/prefix``: S3, with the AWS connection ``[datacoves] dbt_artifact_store_conn_id``
       (default ``aws_default``).
     - ``/a/folder`` or ``file:///a/folder``: a local folder (absolute; ``file://host/...`` and
       relative folders are refused).
-    - empty (default): the dbt API when ``DATACOVES__API_ENDPOINT`` is set, otherwise the folder
-      ``$AIRFLOW_HOME/dbt_artifacts``.
+    - empty (default): ``platform`` when ``DATACOVES__DBT_API_URL`` (or the external URL) is set,
+      else ``api`` when ``DATACOVES__API_ENDPOINT`` is set, otherwise the folder
+      ``$AIRFLOW_HOME/dbt_artifacts`` (with a warning in the choice on a Datacoves worker).
+    """
+    from datacoves_airflow_provider.compat import conf
+    from datacoves_airflow_provider.hooks.dbt_platform_api import platform_api_url
+
+    setting = (conf.get("datacoves", "dbt_artifact_store", fallback="") or "").strip()
+    warning = None
+    if setting:
+        reason = f"[datacoves] dbt_artifact_store={setting!r}"
+    elif (found := platform_api_url()) is not None:
+        setting, reason = PLATFORM_STORE, f"{found[1]} (no [datacoves] dbt_artifact_store setting)"
+    elif os.environ.get("DATACOVES__API_ENDPOINT", "").strip():
+        setting, reason = API_STORE, "DATACOVES__API_ENDPOINT (no [datacoves] dbt_artifact_store setting)"
+    else:
+        home = conf.get("core", "airflow_home", fallback="") or os.environ.get("AIRFLOW_HOME", "")
+        setting = os.path.join(home or os.path.expanduser("~/airflow"), "dbt_artifacts")
+        reason = (
+            "the default: no [datacoves] dbt_artifact_store setting, no DATACOVES__DBT_API_URL "
+            "and no DATACOVES__API_ENDPOINT"
+        )
+        markers = [
+            f"{n}={os.environ[n].strip()!r}" for n in PLATFORM_MARKERS if os.environ.get(n, "").strip()
+        ]
+        if markers:
+            warning = (
+                f"dbt artifact store: this task runs on a Datacoves worker ({', '.join(markers)}) with "
+                "dbt_api_enabled=True, but no dbt API is configured, so artifacts go to the folder "
+                f"{setting} on this worker's own disk: a retry on another worker or pod will not find "
+                "them. Set "
+                "DATACOVES__DBT_API_URL and the Airflow Variable 'datacoves-dbt-api-secret' (the platform "
+                "sets both when the dbt API is enabled for the environment), or DATACOVES__API_ENDPOINT and "
+                "DATACOVES__API_TOKEN, or [datacoves] dbt_artifact_store (e.g. s3://bucket/prefix)"
+            )
+    return StoreChoice(_store_for(setting), reason, warning)
+
+
+def _store_for(setting: str) -> ArtifactStore:
+    """The store a (non-empty) ``dbt_artifact_store`` value names.
+
+    :param setting: the value.
     """
     from datacoves_airflow_provider.compat import conf
 
-    setting = (conf.get("datacoves", "dbt_artifact_store", fallback="") or "").strip()
-    if not setting:
-        if os.environ.get("DATACOVES__API_ENDPOINT", "").strip():
-            setting = API_STORE
-        else:
-            home = conf.get("core", "airflow_home", fallback="") or os.environ.get("AIRFLOW_HOME", "")
-            setting = os.path.join(home or os.path.expanduser("~/airflow"), "dbt_artifacts")
+    if setting == PLATFORM_STORE:
+        from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError
+        from datacoves_airflow_provider.hooks.dbt_platform_api import (
+            DbtPlatformApiClient,
+            DbtPlatformApiSettings,
+        )
+
+        try:
+            platform = DbtPlatformApiSettings.from_environment()
+        except DatacovesApiConfigError as exc:
+            raise ArtifactStoreConfigError(f"the dbt artifact store is 'platform', but {exc}") from None
+        return PlatformArtifactStore(DbtPlatformApiClient(platform))
     if setting == API_STORE:
         from datacoves_airflow_provider.compat import mask_secret
         from datacoves_airflow_provider.hooks.datacoves_api import (
@@ -418,8 +546,9 @@ def artifact_store_from_config() -> ArtifactStore:
             "use e.g. /opt/airflow/dbt_artifacts or file:///opt/airflow/dbt_artifacts"
         )
     raise ArtifactStoreConfigError(
-        f"[datacoves] dbt_artifact_store={setting!r} is not a store this provider knows: use 'api' "
-        "(the Datacoves dbt API), s3://<bucket>/<prefix>, or an absolute folder path"
+        f"[datacoves] dbt_artifact_store={setting!r} is not a store this provider knows: use 'platform' "
+        "(the dbt API's internal routes on a Datacoves worker), 'api' (the public v3 routes), "
+        "s3://<bucket>/<prefix>, or an absolute folder path"
     )
 
 

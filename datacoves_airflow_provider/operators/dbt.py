@@ -112,6 +112,10 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         into ``logs/``, where ``--state logs`` finds it. Default False.
     :param upload_sources_json: upload sources.json. Default True.
     :param download_sources_json: fetch this task instance's sources.json into ``logs/``. Default False.
+    :param upload_manifest: after a dbt command that wrote ``target/manifest.json`` (even a failed
+        one), upload it to Datacoves when ``DATACOVES__UPLOAD_MANIFEST`` is truthy (see
+        :mod:`~datacoves_airflow_provider.hooks.manifest_upload`). A failed upload is a warning,
+        never a task failure. Default True.
     :param kwargs: every DatacovesBashOperator argument except ``cwd`` (use ``project_dir``).
     """
 
@@ -148,6 +152,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         download_run_results: bool = False,
         upload_sources_json: bool = True,
         download_sources_json: bool = False,
+        upload_manifest: bool = True,
         **kwargs: Any,
     ) -> None:
         task_id = kwargs.get("task_id", "?")
@@ -167,6 +172,10 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             )
         if not isinstance(run_dbt_deps, bool):
             raise TypeError(f"Task {task_id!r}: run_dbt_deps must be True or False, got {run_dbt_deps!r}")
+        if not isinstance(upload_manifest, bool):
+            raise TypeError(
+                f"Task {task_id!r}: upload_manifest must be True or False, got {upload_manifest!r}"
+            )
         self.artifacts = ArtifactOptions.checked(
             task_id=task_id,
             dbt_api_enabled=dbt_api_enabled,
@@ -187,6 +196,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         self.overrides = dict(overrides) if isinstance(overrides, Mapping) else overrides
         self.target = target
         self.run_dbt_deps = run_dbt_deps
+        self.upload_manifest = upload_manifest
 
     # -- running -------------------------------------------------------------------------------
 
@@ -250,6 +260,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         finally:
             if transfer is not None:
                 transfer.upload(written_after=started)
+            self.send_manifest(run_results.parent / "manifest.json", written_after=started, context=context)
         summary = read_run_summary(run_results, written_after=started, log=self.log)
         reparse = (
             parse_check.explain(
@@ -285,11 +296,11 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         from datacoves_airflow_provider.hooks.dbt_artifact_store import (
             ArtifactStoreConfigError,
             RunScope,
-            artifact_store_from_config,
+            choose_artifact_store,
         )
 
         try:
-            store = artifact_store_from_config()
+            choice = choose_artifact_store()
         except ArtifactStoreConfigError as exc:
             raise AirflowException(
                 f"dbt_api_enabled=True, but the artifact store is misconfigured: {exc}"
@@ -306,13 +317,36 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         )
         return ArtifactTransfer(
             options=self.artifacts,
-            store=store,
+            store=choice.store,
             scope=scope,
             upload_tag=tag,
             project=project,
             target_dir=target_dir,
             log=self.log,
+            reason=choice.reason,
+            warning=choice.warning,
         )
+
+    def send_manifest(self, manifest: Path, *, written_after: float, context: Context) -> None:
+        """Upload the manifest dbt wrote during this try when ``upload_manifest`` and
+        ``DATACOVES__UPLOAD_MANIFEST`` ask for it. Never raises: a failure is a warning.
+
+        :param manifest: where dbt writes manifest.json.
+        :param written_after: when dbt started (a Unix time): an older file is not this try's.
+        :param context: the task context (DAG id and run id).
+        """
+        from datacoves_airflow_provider.hooks.manifest_upload import upload_manifest, upload_manifest_enabled
+
+        if not self.upload_manifest or not upload_manifest_enabled():
+            return
+        try:
+            fresh = manifest.stat().st_mtime >= written_after
+        except OSError:
+            fresh = False
+        if not fresh:
+            self.log.info("No manifest upload: dbt wrote no %s during this try", manifest.name)
+            return
+        upload_manifest(manifest, run_id=str(context["run_id"]), dag_id=self.dag_id, log=self.log)
 
     def resolve_project_dir(self, staged: StagedRepository, env: Mapping[str, str]) -> Path:
         """The dbt project folder in the repository copy.

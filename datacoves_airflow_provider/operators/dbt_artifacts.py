@@ -47,6 +47,8 @@ __all__ = [
 #: dbt's static artifacts, shared by every task of the environment under the tag ``latest``.
 STATIC_ARTIFACTS = ("graph_summary.json", "graph.gpickle", "partial_parse.msgpack", "semantic_manifest.json")
 RUN_RESULTS = "run_results.json"
+#: Where the project's latest manifest (the platform's ``latest-manifest`` route) is written.
+LATEST_MANIFEST = "manifest.json"
 SOURCES_JSON = "sources.json"
 #: Where downloaded run results go: ``--state logs`` in the docs' retry command reads them there.
 STATE_FOLDER = "logs"
@@ -211,6 +213,8 @@ class ArtifactTransfer:
     :param project: the dbt project folder in the repository copy.
     :param target_dir: dbt's target folder (where it writes run_results.json).
     :param log: the task's logger.
+    :param reason: why this store was chosen (a setting or a variable), for the log line.
+    :param warning: a loud warning about the choice, logged once (a Datacoves worker without a dbt API).
     """
 
     options: ArtifactOptions
@@ -220,6 +224,8 @@ class ArtifactTransfer:
     project: Path
     target_dir: Path
     log: Any  # the task's logger: logging.Logger on 2.x, structlog's on 3.x
+    reason: str = ""
+    warning: str | None = None
     failures: list[str] = field(default_factory=list)
 
     def _shared(self, name: str) -> ArtifactKey:
@@ -232,7 +238,12 @@ class ArtifactTransfer:
 
     def download(self) -> list[str]:
         """Fetch what the options ask for; return the names found (for ``expected_files``)."""
-        self.log.info("dbt artifact store: %s", self.store.description)
+        if self.reason:
+            self.log.info("dbt artifact store: %s, chosen by %s", self.store.description, self.reason)
+        else:
+            self.log.info("dbt artifact store: %s", self.store.description)
+        if self.warning:
+            self.log.warning("%s", self.warning)
         plan: list[tuple[ArtifactKey, Path]] = []
         if self.options.download_static_artifacts:
             plan += [(self._shared(n), self.target_dir / n) for n in STATIC_ARTIFACTS]
@@ -255,7 +266,28 @@ class ArtifactTransfer:
                 self.log.info("Downloaded %s (%s) to %s, %s", key.name, _kind(key), where, _size(destination))
             else:
                 self.log.info("No %s (%s) in the store yet", key.name, _kind(key))
+        if self.options.download_static_artifacts:
+            self._download_latest_manifest()
         return found
+
+    def _download_latest_manifest(self) -> None:
+        """The project's latest manifest into the target folder, where the store offers it (the
+        platform's ``latest-manifest`` route); a store without it, or a 404, is a debug line."""
+        fetch = getattr(self.store, "download_latest_manifest", None)
+        if fetch is None:
+            self.log.debug("dbt artifact store: this store has no latest-manifest route; skipped")
+            return
+        destination = self.target_dir / LATEST_MANIFEST
+        try:
+            present = fetch(destination)
+        except Exception as exc:
+            self._failed("download of the project's latest manifest", exc, "the task goes on without it")
+            return
+        if present:
+            where = os.path.relpath(destination, self.project)
+            self.log.info("Downloaded the project's latest manifest to %s, %s", where, _size(destination))
+        else:
+            self.log.debug("dbt artifact store: no latest manifest for the project (404); skipped")
 
     # -- after dbt -----------------------------------------------------------------------------
 

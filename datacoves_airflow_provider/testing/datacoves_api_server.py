@@ -38,8 +38,34 @@ Point a worker at it with ``DATACOVES__SECRETS_API_ENDPOINT=http://127.0.0.1:876
 and the token in ``AIRFLOW_VAR_DATACOVES-PRIMARY-SECRET``. A connection's value may be a URI string
 or an object of connection fields (``extra`` or ``extra_dejson``), as the platform stores them.
 
-Every request is appended to ``<data-dir>/requests.log`` (method, path, status) so tests can count
-calls; for the platform's secrets route the path ends in ``?slug=<name>``.
+**The platform's dialect.** The same server also speaks the internal dbt API a Datacoves worker
+calls (docs/running-on-datacoves.md), under both ``api/internal/`` and ``api/v2/datacoves/``::
+
+    GET    <prefix>/projects/<p>/latest-manifest?trimmed=true|false   the latest uploaded manifest (raw JSON)
+    GET    <prefix>/environments/<e>/files?filename=<name>            {"data": {"contents": ...}}
+    GET    <prefix>/environments/<e>/files?tag=<tag>                  {"data": {"contents": ...}}
+    POST   <prefix>/environments/<e>/files     multipart files[<i>][tag] + files[<i>][file]
+    DELETE <prefix>/environments/<e>/files     JSON body {"tag": <tag>}
+    POST   <prefix>/manifests                  multipart file + environment_slug, run_id, dag_id
+
+File routes need ``Authorization: Bearer <--dbt-api-token>``, the manifest route ``Authorization:
+Bearer <--manifest-token>``; a server started without one answers 401 on its routes. A stored
+file's ``contents`` is its JSON when it is JSON, its text when it is UTF-8, and a binary file is
+answered raw (``application/octet-stream``). A tag names one file (uploading the same tag again
+replaces it); ``?filename=`` answers the most recent upload of that name. ``latest-manifest``
+answers the most recent manifest received by the manifest route (any project slug: the server
+holds one project); 404 before the first.
+
+**The request record.** Every request is appended, as one JSON object per line, to
+``<data-dir>/requests.log`` before its answer leaves (so a client that got its answer finds its
+record), and ``GET /__requests`` answers the whole record as a JSON list (that request itself is not
+recorded). Each record has ``method``, ``path`` (without the query), ``query`` (an object of the
+query's parameters, last value wins), ``auth`` (which credential was presented, never its value:
+``none``, or ``<scheme>:<name>`` where scheme is the header's scheme lower-cased and name is
+``api`` (``--token``), ``dbt_api``, ``manifest``, ``secrets`` (``--secrets-token``), or ``unknown``
+for any other value), ``form``
+(multipart text fields and their values; a file part is recorded as ``{"filename": ..., "size": ...}``,
+never its contents; JSON bodies of DELETE as they are) and ``status``.
 """
 
 from __future__ import annotations
@@ -83,6 +109,8 @@ class DatacovesApiServer(ThreadingHTTPServer):
     :param secrets_file: the JSON list of secrets (see the module docstring), or None for none.
     :param secrets_token: the token the platform's secrets route takes (``Authorization: token
         <secrets_token>``); default: ``token``.
+    :param dbt_api_token: the bearer token of the internal dbt API routes (None: they answer 401).
+    :param manifest_token: the bearer token of the manifest upload route (None: it answers 401).
     """
 
     daemon_threads = True
@@ -97,8 +125,18 @@ class DatacovesApiServer(ThreadingHTTPServer):
         fail_status: int = 503,
         secrets_file: Path | None = None,
         secrets_token: str | None = None,
+        dbt_api_token: str | None = None,
+        manifest_token: str | None = None,
     ) -> None:
         super().__init__(address, _Handler)
+        #: Tokens the request record recognises, by the name it records (never the value).
+        self.named_tokens: dict[str, str] = {"api": token}
+        if dbt_api_token:
+            self.named_tokens["dbt_api"] = dbt_api_token
+        if manifest_token:
+            self.named_tokens["manifest"] = manifest_token
+        if secrets_token:
+            self.named_tokens["secrets"] = secrets_token
         self.secrets_file = secrets_file
         self.secrets_token = secrets_token or token
         self.data_dir = data_dir
@@ -108,9 +146,35 @@ class DatacovesApiServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         data_dir.mkdir(parents=True, exist_ok=True)
 
-    def log_request_line(self, method: str, path: str, status: int) -> None:
+    def log_request_line(self, method: str, path: str, status: int, **details: Any) -> None:
+        record = {"method": method, "path": path, **details, "status": status}
         with self.lock, (self.data_dir / "requests.log").open("a") as log:
-            log.write(json.dumps({"method": method, "path": path, "status": status}) + "\n")
+            log.write(json.dumps(record) + "\n")
+
+    def request_records(self) -> list[dict[str, Any]]:
+        """Every recorded request, oldest first (see the module docstring)."""
+        log = self.data_dir / "requests.log"
+        with self.lock:
+            lines = log.read_text().splitlines() if log.exists() else []
+        return [json.loads(line) for line in lines]
+
+    def auth_name(self, header: str) -> str:
+        """Which credential an ``Authorization`` header presents, for the record (never the value).
+
+        :param header: the header's value.
+        """
+        if not header.strip():
+            return "none"
+        scheme, _, value = header.strip().partition(" ")
+        name = next(
+            (
+                n
+                for n, t in self.named_tokens.items()
+                if hmac.compare_digest(value.strip().encode(), t.encode())
+            ),
+            "unknown",
+        )
+        return f"{scheme.lower()}:{name}"
 
     def next_sequence(self) -> int:
         with self.lock:
@@ -142,6 +206,14 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         self._request_line = (method, url.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        self._details: dict[str, Any] = {
+            "query": query,
+            "auth": self.server.auth_name(self.headers.get("Authorization", "")),
+            "form": {},
+        }
+        if url.path == "/__requests" and method == "GET":
+            self._send_records()
+            return
         try:
             body = self._read_body()
             with self.server.lock:
@@ -153,6 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
             segments = [unquote(s) for s in url.path.split("/") if s]
             if segments[:3] == ["api", "v1", "secrets"]:
                 return self._platform_secret(method, segments[3:], query)
+            platform = _platform_route(segments)
+            if platform is not None:
+                self._platform(method, platform, query, body)
+                return
             if segments[:2] != ["api", "v3"]:
                 raise _Error(HTTPStatus.NOT_FOUND, "unknown route")
             route = segments[2:]
@@ -166,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _start_response(self, status: HTTPStatus) -> None:
         # logged before the response leaves, so a client that got its answer finds the record
-        self.server.log_request_line(*self._request_line, int(status))
+        self.server.log_request_line(*self._request_line, int(status), **getattr(self, "_details", {}))
         self.send_response(status)
 
     def _authenticate(self) -> None:
@@ -226,7 +302,6 @@ class _Handler(BaseHTTPRequestHandler):
     def _platform_secret(self, method: str, route: list[str], query: dict[str, str]) -> None:
         """``GET /api/v1/secrets/<environment>?slug=<name>`` with ``Authorization: token <token>``."""
         slug = query.get("slug", "")
-        self._request_line = (method, f"{self._request_line[1]}?slug={quote(slug, safe='')}")
         if len(route) != 1 or method != "GET":
             raise _Error(HTTPStatus.NOT_FOUND, "unknown route")
         scheme, _, token = self.headers.get("Authorization", "").partition(" ")
@@ -327,6 +402,162 @@ class _Handler(BaseHTTPRequestHandler):
             data = {k: data[k] for k in ("metadata", "nodes", "sources", "exposures") if k in data}
         self._send_json(data)
 
+    # -- the platform's internal routes ----------------------------------------------------------
+
+    def _platform(self, method: str, route: list[str], query: dict[str, str], body: bytes) -> None:
+        """The internal dbt API and manifest routes (``route`` is what follows the prefix)."""
+        if route == ["manifests"] and method == "POST":
+            self._bearer("manifest")
+            fields, files = self._multipart(body)
+            if "file" not in files:
+                raise _Error(HTTPStatus.BAD_REQUEST, "a manifest upload needs a 'file' part")
+            self._store_manifest(fields, files["file"][1])
+            self._send_json({"data": {"received": sorted(fields)}}, HTTPStatus.CREATED)
+            return
+        if len(route) == 3 and route[0] == "projects" and route[2] == "latest-manifest" and method == "GET":
+            self._bearer("dbt_api")
+            self._send_latest_manifest(trimmed=query.get("trimmed", "false").lower() == "true")
+            return
+        if len(route) == 3 and route[0] == "environments" and route[2] == "files":
+            self._bearer("dbt_api")
+            root = self.server.data_dir / "internal" / "environments" / _segment(route[1])
+            if method == "GET":
+                self._send_internal_file(root, query)
+            elif method == "POST":
+                fields, files = self._multipart(body)
+                stored = self._store_internal(root, fields, files)
+                self._send_json({"data": stored}, HTTPStatus.CREATED)
+            elif method == "DELETE":
+                self._delete_internal(root, body)
+            else:
+                raise _Error(HTTPStatus.METHOD_NOT_ALLOWED, "unknown route")
+            return
+        raise _Error(
+            HTTPStatus.NOT_FOUND if method == "GET" else HTTPStatus.METHOD_NOT_ALLOWED, "unknown route"
+        )
+
+    def _bearer(self, name: str) -> None:
+        expected = self.server.named_tokens.get(name)
+        if expected is None:
+            flag = "--dbt-api-token" if name == "dbt_api" else "--manifest-token"
+            raise _Error(HTTPStatus.UNAUTHORIZED, f"this server was started without {flag}")
+        scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), expected.encode()):
+            raise _Error(HTTPStatus.UNAUTHORIZED, "missing or invalid bearer token")
+
+    def _multipart(self, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+        """The multipart body's text fields and file parts (recorded without the files' contents)."""
+        content_type = self.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/form-data"):
+            raise _Error(HTTPStatus.BAD_REQUEST, "an upload must be multipart/form-data")
+        message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body
+        )
+        fields: dict[str, str] = {}
+        files: dict[str, tuple[str, bytes]] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            raw = part.get_payload(decode=True)
+            payload = raw if isinstance(raw, bytes) else b""
+            if not isinstance(name, str):
+                continue
+            filename = part.get_filename()
+            if filename is not None:
+                files[name] = (filename, payload)
+                self._details["form"][name] = {"filename": filename, "size": len(payload)}
+            else:
+                fields[name] = payload.decode()
+                self._details["form"][name] = fields[name]
+        return fields, files
+
+    def _store_internal(
+        self, root: Path, fields: dict[str, str], files: dict[str, tuple[str, bytes]]
+    ) -> list[dict[str, Any]]:
+        stored = []
+        for index in sorted(
+            {k[len("files[") :].split("]", 1)[0] for k in [*fields, *files] if k.startswith("files[")}
+        ):
+            tag = fields.get(f"files[{index}][tag]", "")
+            part = files.get(f"files[{index}][file]")
+            if not tag or part is None:
+                raise _Error(HTTPStatus.BAD_REQUEST, f"files[{index}] needs a [tag] field and a [file] part")
+            filename, content = part
+            folder = root / "tags" / _segment(tag)
+            folder.mkdir(parents=True, exist_ok=True)
+            meta = {
+                "filename": filename,
+                "tag": tag,
+                "size": len(content),
+                "sequence": self.server.next_sequence(),
+            }
+            (folder / ".content.partial").write_bytes(content)
+            (folder / ".content.partial").replace(folder / "content")
+            (folder / "meta.json").write_text(json.dumps(meta))
+            stored.append(meta)
+        if not stored:
+            raise _Error(HTTPStatus.BAD_REQUEST, "an upload needs files[<i>][tag] and files[<i>][file]")
+        return stored
+
+    def _send_internal_file(self, root: Path, query: dict[str, str]) -> None:
+        metas = [(p.parent, json.loads(p.read_text())) for p in (root / "tags").glob("*/meta.json")]
+        if query.get("tag"):
+            found = [m for m in metas if m[1]["tag"] == query["tag"]]
+        elif query.get("filename"):
+            found = [m for m in metas if m[1]["filename"] == query["filename"]]
+        else:
+            raise _Error(HTTPStatus.BAD_REQUEST, "pass ?tag= or ?filename=")
+        if not found:
+            raise _Error(HTTPStatus.NOT_FOUND, "no such file")
+        folder, _meta = max(found, key=lambda item: item[1]["sequence"])
+        content = (folder / "content").read_bytes()
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            self._send_file(folder / "content")
+            return
+        try:
+            contents: Any = json.loads(text)
+        except ValueError:
+            contents = text
+        self._send_json({"data": {"contents": contents}})
+
+    def _delete_internal(self, root: Path, body: bytes) -> None:
+        try:
+            tag = json.loads(body or b"{}").get("tag")
+        except (ValueError, AttributeError):
+            tag = None
+        self._details["form"] = {"tag": tag}
+        if not isinstance(tag, str) or not tag:
+            raise _Error(HTTPStatus.BAD_REQUEST, 'a delete needs the JSON body {"tag": <tag>}')
+        folder = root / "tags" / _segment(tag)
+        if not folder.exists():
+            raise _Error(HTTPStatus.NOT_FOUND, f"no file with tag {tag!r}")
+        shutil.rmtree(folder)
+        self._send_json({"data": {"deleted": tag}})
+
+    def _store_manifest(self, fields: dict[str, str], content: bytes) -> None:
+        folder = self.server.data_dir / "internal" / "manifests" / f"{self.server.next_sequence():08d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "manifest.json").write_bytes(content)
+        (folder / "fields.json").write_text(json.dumps(fields))
+
+    def _send_latest_manifest(self, *, trimmed: bool) -> None:
+        uploads = sorted((self.server.data_dir / "internal" / "manifests").glob("*/manifest.json"))
+        if not uploads:
+            raise _Error(HTTPStatus.NOT_FOUND, "no manifest uploaded")
+        data = json.loads(uploads[-1].read_bytes())
+        if trimmed:
+            data = {k: data[k] for k in ("metadata", "nodes", "sources", "exposures") if k in data}
+        self._send_json(data)
+
+    def _send_records(self) -> None:
+        payload = json.dumps(self.server.request_records()).encode()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
     # -- responses -----------------------------------------------------------------------------
 
     def _read_body(self) -> bytes:
@@ -348,6 +579,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         with path.open("rb") as handle:
             shutil.copyfileobj(handle, self.wfile)
+
+
+def _platform_route(segments: list[str]) -> list[str] | None:
+    """What follows ``api/internal`` or ``api/v2/datacoves`` in a path, or None for other paths."""
+    if segments[:2] == ["api", "internal"]:
+        return segments[2:]
+    if segments[:3] == ["api", "v2", "datacoves"]:
+        return segments[3:]
+    return None
 
 
 def _segment(text: str) -> str:
@@ -399,6 +639,16 @@ def main(argv: list[str] | None = None) -> None:
         "--secrets-token",
         help="the token of the platform's secrets route /api/v1/secrets/<env> (default: --token)",
     )
+    parser.add_argument(
+        "--dbt-api-token",
+        default=None,
+        help="bearer token of the internal dbt API routes (the Variable datacoves-dbt-api-secret)",
+    )
+    parser.add_argument(
+        "--manifest-token",
+        default=os.environ.get("DATACOVES__UPLOAD_MANIFEST_TOKEN") or None,
+        help="bearer token of the manifest upload route (DATACOVES__UPLOAD_MANIFEST_TOKEN)",
+    )
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("pass --token or set DATACOVES__API_TOKEN")
@@ -410,6 +660,8 @@ def main(argv: list[str] | None = None) -> None:
         fail_status=args.fail_status,
         secrets_file=args.secrets_file,
         secrets_token=args.secrets_token,
+        dbt_api_token=args.dbt_api_token,
+        manifest_token=args.manifest_token,
     )
     sys.stdout.write(f"Datacoves API listening on http://{args.host}:{server.server_address[1]}\n")
     sys.stdout.flush()

@@ -124,9 +124,50 @@ def artifacts_partial_parse():
     keep_summaries(other, same)
 
 
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"])
+def artifacts_platform_two_tasks():
+    """Two dbt tasks of one run on the platform's internal routes: `customers` succeeds at once;
+    `dbt_build` fails on `payments`, and its retry reruns only what failed. Each keeps its own
+    run_results.json (the platform's own provider tagged both `<run id>-run_results`)."""
+
+    @task.datacoves_dbt(**ARTIFACTS, upload_static_artifacts=True, retries=0)
+    def customers():
+        return "dbt build -s customers"
+
+    @task.datacoves_dbt(**ARTIFACTS, download_run_results=True, **RETRY)
+    def dbt_build(expected_files: list = []):  # noqa: B006 (the docs' signature)
+        if expected_files:
+            return "dbt build -s result:error+ --state logs"
+        return "dbt build"
+
+    customers() >> dbt_build(expected_files=["run_results.json"])
+
+
+@dag(schedule=None, start_date=START, catchup=False, tags=["test"], default_args={"retries": 0})
+def artifacts_manifest_upload():
+    """Manifest uploads without the artifact store: `parse` writes one, `no_upload` opts out,
+    `fails` writes one and then fails."""
+
+    @task.datacoves_dbt(connection_id="main", project_dir="billing")
+    def parse():
+        return "dbt parse"
+
+    @task.datacoves_dbt(connection_id="main", project_dir="billing", upload_manifest=False)
+    def no_upload():
+        return "dbt parse"
+
+    @task.datacoves_dbt(connection_id="main", project_dir="billing")
+    def fails():
+        return "dbt parse && exit 3"
+
+    parse() >> no_upload() >> fails()
+
+
 artifacts_retry_models()
 artifacts_retry_tests()
 artifacts_uploads()
 artifacts_store_down()
 artifacts_misconfigured()
 artifacts_partial_parse()
+artifacts_platform_two_tasks()
+artifacts_manifest_upload()
