@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -240,10 +240,11 @@ class PlatformRepo:
         }
 
 
-def build_platform_repo(base: Path) -> PlatformRepo:
+def build_platform_repo(base: Path, dag_files: Iterable[Path] = ()) -> PlatformRepo:
     """The demo repository as git-sync lays it out, read-only, with a DuckDB profile and an
     importable module (``orchestrate/platform_probe.py``); ``DATACOVES__REPO_PATH`` under ``base``
-    does not exist. Give the result to :func:`release_platform_repo` when done."""
+    does not exist. ``dag_files`` are copied into the clone's ``orchestrate/dags`` (the platform's
+    DAGs folder lies in the clone). Give the result to :func:`release_platform_repo` when done."""
     root = base / "dags"
     worktree = root / ".worktrees" / "5f3c1a9e"
     shutil.copytree(
@@ -252,6 +253,9 @@ def build_platform_repo(base: Path) -> PlatformRepo:
     (worktree / "automate" / "dbt" / "profiles.yml").write_text(PLATFORM_PROFILES)
     (worktree / "orchestrate" / "__init__.py").write_text("")
     (worktree / "orchestrate" / "platform_probe.py").write_text("WHERE = __file__\n")
+    for dag_file in dag_files:
+        (worktree / "orchestrate" / "dags").mkdir(exist_ok=True)
+        shutil.copy(dag_file, worktree / "orchestrate" / "dags")
     git_commit_all(worktree)
     (root / "repo").symlink_to(".worktrees/5f3c1a9e")
     subprocess.run(["chmod", "-R", "a-w", str(root)], check=True)
