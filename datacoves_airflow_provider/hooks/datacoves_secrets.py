@@ -89,7 +89,84 @@ class DatacovesSecret:
         return self.value if isinstance(self.value, str) else json.dumps(self.value)
 
 
-class DatacovesSecretsClient:
+class _SecretsApiClient:
+    """What both secrets clients share: the bounded session, one GET, its errors and its JSON.
+
+    :param authorization: the ``Authorization`` header's value (never shown).
+    :param session: a ``requests.Session`` (default: a new one with the retry policy).
+    :param timeout: seconds per read of an attempt (connecting takes at most 2 s of it).
+    :param retries: further attempts after the first.
+    """
+
+    #: What a reply must be, for the "answered something that is not ..." message.
+    expected = "a secret document"
+
+    def __init__(
+        self, authorization: str, *, session: requests.Session | None, timeout: float, retries: int
+    ) -> None:
+        check_timeout_and_retries(timeout, retries)
+        self.timeout = timeout
+        self.retries = retries
+        self._session = (
+            session if session is not None else retrying_session(retries=retries, backoff_factor=0.2)
+        )
+        self._session.headers["Authorization"] = authorization
+
+    def _get_json(
+        self, url: str, route: str, where: str, hints: dict[int, str], *, missing_on_404: bool, **kwargs: Any
+    ) -> Any:
+        """The JSON reply of ``GET url`` (None when it is not JSON; :data:`_MISSING` for a 404 when
+        ``missing_on_404``); a :class:`DatacovesSecretsError` naming ``route`` for anything else.
+
+        :param url: what to get.
+        :param route: the route as messages show it.
+        :param where: the API's address as messages show it.
+        :param hints: a hint per error status.
+        :param missing_on_404: a 404 means "no such secret".
+        :param kwargs: more ``requests`` arguments (``params``).
+        """
+        import requests
+
+        service = f"Datacoves secrets API {route} at {where}"
+        try:
+            response = bounded_request(
+                self._session,
+                "GET",
+                url,
+                service=service,
+                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
+                budget=call_budget(self.timeout, self.retries),
+                max_bytes=MAX_SECRET_BYTES,
+                **kwargs,
+            )
+        except HttpLimitError as exc:
+            raise DatacovesSecretsError(str(exc)) from None
+        except requests.RequestException as exc:
+            raise DatacovesSecretsError(
+                f"{service} failed after {self.retries + 1} attempts: {type(exc).__name__}"
+            ) from None
+        if response.status_code == 404 and missing_on_404:
+            return _MISSING
+        if response.status_code >= 400:
+            status = f"{response.status_code} {response.reason}"
+            hint = hints.get(response.status_code, "")
+            raise DatacovesSecretsError(f"Datacoves secrets API {route} answered {status}{hint}")
+        try:
+            return response.json()
+        except RecursionError:
+            raise DatacovesSecretsError(
+                f"Datacoves secrets API {route} answered a JSON document nested too deeply to read "
+                f"(more levels than Python's JSON parser takes): not {self.expected}"
+            ) from None
+        except ValueError:
+            return None
+
+
+#: :meth:`_SecretsApiClient._get_json`'s answer for "no such secret".
+_MISSING = object()
+
+
+class DatacovesSecretsClient(_SecretsApiClient):
     """Reads secrets, with short timeouts and bounded retries on connection errors, 429 and 5xx;
     each lookup ends within ``timeout * (retries + 1)`` seconds and reads at most
     :data:`MAX_SECRET_BYTES`.
@@ -108,14 +185,8 @@ class DatacovesSecretsClient:
         timeout: float = READ_TIMEOUT,
         retries: int = RETRIES,
     ) -> None:
-        check_timeout_and_retries(timeout, retries)
+        super().__init__(f"Bearer {settings.token}", session=session, timeout=timeout, retries=retries)
         self.settings = settings
-        self.timeout = timeout
-        self.retries = retries
-        self._session = (
-            session if session is not None else retrying_session(retries=retries, backoff_factor=0.2)
-        )
-        self._session.headers["Authorization"] = f"Bearer {settings.token}"
         self._secrets_url = f"{settings.environment_url}/secrets"
 
     def __repr__(self) -> str:  # the session's headers hold the token: never shown
@@ -128,43 +199,16 @@ class DatacovesSecretsClient:
         :raises DatacovesSecretsError: the API could not answer, refused, or answered something
             that is not a secret document (never quoting it).
         """
-        import requests
-
-        route = f"secrets/{slug}"
-        service = f"Datacoves secrets API GET {route} at {self.settings.endpoint}"
-        try:
-            response = bounded_request(
-                self._session,
-                "GET",
-                f"{self._secrets_url}/{quote(slug, safe='')}",
-                service=service,
-                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
-                budget=call_budget(self.timeout, self.retries),
-                max_bytes=MAX_SECRET_BYTES,
-            )
-        except HttpLimitError as exc:
-            raise DatacovesSecretsError(str(exc)) from None
-        except requests.RequestException as exc:
-            raise DatacovesSecretsError(
-                f"{service} failed after {self.retries + 1} attempts: {type(exc).__name__}"
-            ) from None
-        if response.status_code == 404:
+        route = f"GET secrets/{slug}"
+        data = self._get_json(
+            f"{self._secrets_url}/{quote(slug, safe='')}",
+            route,
+            self.settings.endpoint,
+            {401: " (DATACOVES__API_TOKEN was rejected)", 403: " (the token may not read it)"},
+            missing_on_404=True,
+        )
+        if data is _MISSING:
             return None
-        if response.status_code >= 400:
-            hint = {401: " (DATACOVES__API_TOKEN was rejected)", 403: " (the token may not read it)"}.get(
-                response.status_code, ""
-            )
-            status = f"{response.status_code} {response.reason}"
-            raise DatacovesSecretsError(f"Datacoves secrets API GET {route} answered {status}{hint}")
-        try:
-            data = response.json()
-        except RecursionError:
-            raise DatacovesSecretsError(
-                f"Datacoves secrets API GET {route} answered a JSON document nested too deeply to read "
-                "(more levels than Python's JSON parser takes): not a secret document"
-            ) from None
-        except ValueError:
-            data = None
         try:
             secret = DatacovesSecret(
                 slug=str(data["slug"]),
@@ -174,14 +218,14 @@ class DatacovesSecretsClient:
             )
         except (KeyError, TypeError):
             raise DatacovesSecretsError(
-                f"Datacoves secrets API GET {route} answered something that is not a secret document"
+                f"Datacoves secrets API {route} answered something that is not a secret document"
             ) from None
         if secret.format not in FORMATS:
             raise DatacovesSecretsError(f"secret {slug!r} has an unknown format {secret.format!r}")
         return secret
 
 
-class PlatformSecretsClient:
+class PlatformSecretsClient(_SecretsApiClient):
     """Reads secrets from the platform's secrets API (``DATACOVES__SECRETS_API_ENDPOINT``), with the
     same bounds as :class:`DatacovesSecretsClient`: short timeouts, bounded retries on connection
     errors, 429 and 5xx, each lookup ending within ``timeout * (retries + 1)`` seconds and reading at
@@ -195,6 +239,8 @@ class PlatformSecretsClient:
     :param retries: further attempts after the first.
     """
 
+    expected = "a list of secrets"
+
     def __init__(
         self,
         endpoint: str,
@@ -204,14 +250,8 @@ class PlatformSecretsClient:
         timeout: float = READ_TIMEOUT,
         retries: int = RETRIES,
     ) -> None:
-        check_timeout_and_retries(timeout, retries)
+        super().__init__(f"token {token}", session=session, timeout=timeout, retries=retries)
         self.endpoint = endpoint
-        self.timeout = timeout
-        self.retries = retries
-        self._session = (
-            session if session is not None else retrying_session(retries=retries, backoff_factor=0.2)
-        )
-        self._session.headers["Authorization"] = f"token {token}"
 
     def __repr__(self) -> str:  # the session's headers hold the token: never shown
         return f"PlatformSecretsClient(endpoint={self.endpoint!r}, token='***')"
@@ -223,47 +263,18 @@ class PlatformSecretsClient:
         :raises DatacovesSecretsError: the API could not answer, refused, or answered something
             that is not a list of secrets (never quoting it).
         """
-        import requests
-
         route = f"GET ?slug={slug}"
-        service = f"Datacoves secrets API {route} at {self.endpoint}"
-        try:
-            response = bounded_request(
-                self._session,
-                "GET",
-                self.endpoint,
-                service=service,
-                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
-                budget=call_budget(self.timeout, self.retries),
-                max_bytes=MAX_SECRET_BYTES,
-                params={"slug": slug},
-            )
-        except HttpLimitError as exc:
-            raise DatacovesSecretsError(str(exc)) from None
-        except requests.RequestException as exc:
-            raise DatacovesSecretsError(
-                f"{service} failed after {self.retries + 1} attempts: {type(exc).__name__}"
-            ) from None
-        if response.status_code >= 400:
-            hint = {
-                401: " (the token in the Airflow variable datacoves-primary-secret was rejected)",
-                403: " (the token in datacoves-primary-secret may not read it)",
-                404: (
-                    " (check DATACOVES__SECRETS_API_ENDPOINT: it should end in"
-                    " /api/v1/secrets/<environment slug>)"
-                ),
-            }.get(response.status_code, "")
-            status = f"{response.status_code} {response.reason}"
-            raise DatacovesSecretsError(f"Datacoves secrets API {route} answered {status}{hint}")
-        try:
-            data = response.json()
-        except RecursionError:
-            raise DatacovesSecretsError(
-                f"Datacoves secrets API {route} answered a JSON document nested too deeply to read "
-                "(more levels than Python's JSON parser takes): not a list of secrets"
-            ) from None
-        except ValueError:
-            data = None
+        hints = {
+            401: " (the token in the Airflow variable datacoves-primary-secret was rejected)",
+            403: " (the token in datacoves-primary-secret may not read it)",
+            404: (
+                " (check DATACOVES__SECRETS_API_ENDPOINT: it should end in"
+                " /api/v1/secrets/<environment slug>)"
+            ),
+        }
+        data = self._get_json(
+            self.endpoint, route, self.endpoint, hints, missing_on_404=False, params={"slug": slug}
+        )
         if isinstance(data, list) and not data:
             return None
         first = data[0] if isinstance(data, list) else None
