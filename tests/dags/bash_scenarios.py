@@ -1,6 +1,6 @@
 """Every behaviour of @task.datacoves_bash / DatacovesBashOperator in one DAG (tests only).
 
-Tasks write what they saw into $EVIDENCE (a folder outside the repository) for the test to read.
+Tasks write what they saw into ${EVIDENCE} (a folder outside the repository) for the test to read.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def bash_scenarios():
         return (
             f"set -e; pwd > {EVIDENCE}/write_pwd; echo changed >> README.md; echo new > new_file.txt; "
             f"mkdir -p transform/target && echo x > transform/target/out.txt; "
-            f'echo "$PYTHONPATH" > {EVIDENCE}/write_pythonpath; '
+            f'echo "${{PYTHONPATH}}" > {EVIDENCE}/write_pythonpath; '
             f"git rev-parse --abbrev-ref HEAD > {EVIDENCE}/git_branch; "
             f"git status --short > {EVIDENCE}/git_status; "
             f"python -c 'import orchestrate.utils.helpers as h; print(h.__file__)' > {EVIDENCE}/import_path"
@@ -48,7 +48,7 @@ def bash_scenarios():
 
     @task.datacoves_bash(virtualenv=TEST_VENV)
     def in_venv() -> str:
-        return f"python -c 'import sys; print(sys.prefix)' > {EVIDENCE}/venv_prefix; echo $VIRTUAL_ENV >> {EVIDENCE}/venv_prefix"
+        return f"python -c 'import sys; print(sys.prefix)' > {EVIDENCE}/venv_prefix; echo ${{VIRTUAL_ENV}} >> {EVIDENCE}/venv_prefix"
 
     @task.datacoves_bash(virtualenv=TEST_VENV, activate_venv=False)
     def venv_off() -> str:
@@ -60,12 +60,12 @@ def bash_scenarios():
 
     @task.datacoves_bash(env={"GREETING": "{{ var.value.greeting }}", "PATH": os.environ.get("PATH", "")})
     def templated_env() -> str:
-        return f'echo "$GREETING|${{DATACOVES__REPO_PATH:-<unset>}}" > {EVIDENCE}/templated_env'
+        return f'echo "${{GREETING}}|${{DATACOVES__REPO_PATH:-<unset>}}" > {EVIDENCE}/templated_env'
 
     @task.datacoves_bash(env={"EXTRA": "{{ dag.dag_id }}"}, append_env=True)
     def appended_env() -> str:
         return (
-            f'echo "$EXTRA|$DATACOVES__REPO_PATH" > {EVIDENCE}/appended_env && pwd > {EVIDENCE}/appended_pwd'
+            f'echo "${{EXTRA}}|${{DATACOVES__REPO_PATH}}" > {EVIDENCE}/appended_env && pwd > {EVIDENCE}/appended_pwd'
         )
 
     @task.datacoves_bash

@@ -1,7 +1,7 @@
 """A Datacoves worker's day, unchanged DAG code (tests only; tests/test_platform_worker.py runs it
 from inside the read-only clone, as the platform's git-sync does).
 
-- ``bash_in_copy`` writes in its copy and reads ``$DATACOVES__REPO_PATH`` and ``$DATACOVES__DBT_HOME``.
+- ``bash_in_copy`` writes in its copy and reads ``${DATACOVES__REPO_PATH}`` and ``${DATACOVES__DBT_HOME}``.
 - ``dbt_customers`` then ``dbt_build``: the docs' retry DAG with ``dbt_api_enabled=True`` and no
   ``project_dir`` (``DATACOVES__DBT_HOME`` names the project). The first try of ``dbt_build`` fails
   (payments have not landed), its retry reruns only what failed. Both tasks keep their own run
@@ -9,7 +9,7 @@ from inside the read-only clone, as the platform's git-sync does).
 - ``read_secrets`` reads a ``datacoves-`` variable and connection through the secrets backend.
 - ``platform_alert``: a failing task whose one callback alerts through the environment's integration.
 
-Evidence (paths, SHA-256 of secret values) goes to ``$EVIDENCE``; no value is ever printed.
+Evidence (paths, SHA-256 of secret values) goes to ``${EVIDENCE}``; no value is ever printed.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ def platform_worker():
     @task.datacoves_bash
     def bash_in_copy() -> str:
         return (
-            f'pwd -P > {EVIDENCE}/cwd && echo "$DATACOVES__REPO_PATH" > {EVIDENCE}/repo_path'
-            f' && echo written > "$DATACOVES__REPO_PATH/written_by_task.txt"'
-            f' && cat "$DATACOVES__REPO_PATH/written_by_task.txt" > {EVIDENCE}/written'
-            f' && cd "$DATACOVES__DBT_HOME" && test -f dbt_project.yml && pwd -P > {EVIDENCE}/dbt_home'
+            f'pwd -P > {EVIDENCE}/cwd && echo "${{DATACOVES__REPO_PATH}}" > {EVIDENCE}/repo_path'
+            f' && echo written > "${{DATACOVES__REPO_PATH}}/written_by_task.txt"'
+            f' && cat "${{DATACOVES__REPO_PATH}}/written_by_task.txt" > {EVIDENCE}/written'
+            f' && cd "${{DATACOVES__DBT_HOME}}" && test -f dbt_project.yml && pwd -P > {EVIDENCE}/dbt_home'
         )
 
     @task.datacoves_dbt(connection_id="main", dbt_api_enabled=True)

@@ -2,7 +2,7 @@
 
 tests/test_repo_platform_runs.py sets the platform's repository variables (read-only clone in
 DATACOVES__REPO_PATH_RO, a DATACOVES__REPO_PATH that does not exist, DATACOVES__DBT_HOME and
-DBT_PROFILES_DIR inside the clone, PYTHONPATH the clone) and reads what the tasks wrote into $EVIDENCE.
+DBT_PROFILES_DIR inside the clone, PYTHONPATH the clone) and reads what the tasks wrote into ${EVIDENCE}.
 """
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ def repo_platform():
     @task.datacoves_bash
     def in_copy() -> str:
         return (
-            f'pwd > {EVIDENCE}/pwd && echo "$DATACOVES__REPO_PATH" > {EVIDENCE}/repo_path && '
-            f'echo "$DATACOVES__REPO_PATH_RO" > {EVIDENCE}/repo_path_ro && '
-            f'echo "$PYTHONPATH" > {EVIDENCE}/pythonpath && echo "$DBT_PROFILES_DIR" > {EVIDENCE}/profiles_dir && '
-            'echo written > "$DATACOVES__REPO_PATH/written_by_task.txt" && '
-            f'cat "$DATACOVES__REPO_PATH/written_by_task.txt" > {EVIDENCE}/written && '
+            f'pwd > {EVIDENCE}/pwd && echo "${{DATACOVES__REPO_PATH}}" > {EVIDENCE}/repo_path && '
+            f'echo "${{DATACOVES__REPO_PATH_RO}}" > {EVIDENCE}/repo_path_ro && '
+            f'echo "${{PYTHONPATH}}" > {EVIDENCE}/pythonpath && echo "${{DBT_PROFILES_DIR}}" > {EVIDENCE}/profiles_dir && '
+            'echo written > "${DATACOVES__REPO_PATH}/written_by_task.txt" && '
+            f'cat "${{DATACOVES__REPO_PATH}}/written_by_task.txt" > {EVIDENCE}/written && '
             'python -c "import orchestrate.platform_probe as m; print(m.WHERE)" '
             f"> {EVIDENCE}/import_path && "
-            f'cd "$DATACOVES__DBT_HOME" && pwd > {EVIDENCE}/dbt_home_pwd && '
-            f'echo "$DATACOVES__DBT_HOME" > {EVIDENCE}/dbt_home && test -f dbt_project.yml'
+            f'cd "${{DATACOVES__DBT_HOME}}" && pwd > {EVIDENCE}/dbt_home_pwd && '
+            f'echo "${{DATACOVES__DBT_HOME}}" > {EVIDENCE}/dbt_home && test -f dbt_project.yml'
         )
 
     @task
@@ -45,14 +45,14 @@ def repo_platform():
     @task.datacoves_bash(env={"DATACOVES__REPO_PATH": "/explicitly/mine", "ONLY": "this"})
     def explicit_env() -> str:
         return (
-            f'echo "$DATACOVES__REPO_PATH|${{DATACOVES__DBT_HOME:-<unset>}}|$ONLY" > {EVIDENCE}/explicit_env'
+            f'echo "${{DATACOVES__REPO_PATH}}|${{DATACOVES__DBT_HOME:-<unset>}}|${{ONLY}}" > {EVIDENCE}/explicit_env'
         )
 
     build = DatacovesDbtOperator(
         task_id="dbt_build",
         bash_command=(
-            f'pwd > {EVIDENCE}/dbt_pwd && echo "$DATACOVES__REPO_PATH" > {EVIDENCE}/dbt_repo_path && '
-            f'echo "$DBT_PROFILES_DIR" > {EVIDENCE}/dbt_profiles_dir && dbt build'
+            f'pwd > {EVIDENCE}/dbt_pwd && echo "${{DATACOVES__REPO_PATH}}" > {EVIDENCE}/dbt_repo_path && '
+            f'echo "${{DBT_PROFILES_DIR}}" > {EVIDENCE}/dbt_profiles_dir && dbt build'
         ),
     )
 
