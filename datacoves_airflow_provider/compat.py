@@ -248,9 +248,18 @@ def mask_secret(secret: Any, name: str | None = None) -> None:
     :func:`min_masked_secret_length` is not registered (Airflow 2.11 would mask every ``t`` or
     ``eu`` in every log line of the process from then on).
 
-    :param secret: the value (text, or a dict / list of values, as Airflow takes them).
+    :param secret: the value (text, or a dict / list of values, as Airflow takes them: each leaf is
+        registered on its own, under the same floor).
     :param name: the key it was found under, if any.
     """
+    if isinstance(secret, dict):  # each leaf on its own, so that the floor applies to every one
+        for key, value in secret.items():
+            mask_secret(value, key if isinstance(key, str) else name)
+        return
+    if isinstance(secret, (list, tuple, set, frozenset)):
+        for value in secret:
+            mask_secret(value, name)
+        return
     if isinstance(secret, str) and len(secret) < min_masked_secret_length():
         return
     airflow_mask_secret = globals().get("_airflow_mask_secret") or __getattr__("_airflow_mask_secret")
