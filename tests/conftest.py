@@ -131,6 +131,12 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    unmarked = slow_guard.unmarked_airflow_tests(items)
+    if unmarked:
+        raise pytest.UsageError(
+            "these tests start Airflow (fixture airflow_home) but are not marked slow: add "
+            "@pytest.mark.slow (or the module's pytestmark):\n  " + "\n  ".join(unmarked)
+        )
     durations.order_items(items)
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 import psycopg2
 import pytest
 from harness.data_sync import (
-    DAGS,
     REDSHIFT_SHIMS,
     Fingerprint,
     MetadataDb,
@@ -39,7 +38,7 @@ from harness.data_sync import (
 )
 from harness.metadata_seed import seed_metadata_rows
 from harness.network import free_port
-from harness.paths import AIRFLOW_BIN, DEMO_REPO
+from harness.paths import AIRFLOW_BIN, DAGS, DEMO_REPO
 
 from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
 from datacoves_airflow_provider.hooks.sync_destination import DestinationError, UnmanagedTableError

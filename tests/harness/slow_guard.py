@@ -53,25 +53,49 @@ def require_slow(what: str) -> None:
         )
 
 
-def is_airflow_command(argv: str | bytes | Sequence[object]) -> bool:
+def _words(argv: object) -> list[str]:
+    if isinstance(argv, str | bytes):
+        return os.fsdecode(argv).split()
+    if isinstance(argv, Sequence):
+        return [os.fsdecode(a) if isinstance(a, str | bytes | os.PathLike) else str(a) for a in argv]
+    return [os.fsdecode(argv)] if isinstance(argv, os.PathLike) else []
+
+
+def is_airflow_command(argv: object) -> bool:
     """Whether ``argv`` (as given to :class:`subprocess.Popen`) runs the ``airflow`` command.
 
     :param argv: the command line (a list, or a string run through a shell).
     """
-    words = os.fsdecode(argv).split() if isinstance(argv, str | bytes) else [os.fsdecode(a) for a in argv]  # type: ignore[arg-type]
+    words = _words(argv)
     if not words:
         return False
-    if os.path.basename(words[0]) == "airflow":
-        return True
-    return os.path.basename(words[0]).startswith("python") and words[1:3] == ["-m", "airflow"]
+    program = os.path.basename(words[0])
+    return program == "airflow" or (program.startswith("python") and words[1:3] == ["-m", "airflow"])
 
 
 def _audit(event: str, args: tuple) -> None:
-    if event == "subprocess.Popen" and _running.nodeid is not None and not _running.slow:
-        argv = args[1]
-        if argv is not None and is_airflow_command(argv):
-            words = argv.split() if isinstance(argv, str) else [os.fsdecode(a) for a in argv]
-            require_slow(" ".join(["airflow", *words[1:3]]))
+    if event != "subprocess.Popen" or _running.nodeid is None or _running.slow:
+        return
+    words = _words(args[1])
+    if is_airflow_command(words):
+        require_slow(" ".join(["airflow", *words[1:3]]))
+
+
+#: Fixtures that start Airflow (checked at collection: a test using one must be marked slow).
+AIRFLOW_FIXTURES = frozenset({"airflow_home"})
+
+
+def unmarked_airflow_tests(items: Sequence[object]) -> list[str]:
+    """Node ids of collected tests that use an Airflow-starting fixture without the ``slow`` marker.
+
+    :param items: pytest's collected items.
+    """
+    return [
+        item.nodeid  # type: ignore[attr-defined]
+        for item in items
+        if AIRFLOW_FIXTURES & set(getattr(item, "fixturenames", ()))
+        and item.get_closest_marker("slow") is None  # type: ignore[attr-defined]
+    ]
 
 
 def install() -> None:
