@@ -1,8 +1,8 @@
 """Benchmark: a 50 MB manifest through every artifact store vs ``shutil.copyfile``; time and memory.
 
 Inputs are built here: a generated dbt-like ``manifest.json`` of 50 MB (JSON: metadata and 1 kB
-nodes), moto's S3 server (``.venvs/dbt/bin/moto_server``, as tests/conftest.py ``moto_server``) on
-127.0.0.1 with a bucket, and the reference dbt API server
+nodes), moto's S3 server (``.venvs/dbt/bin/moto_server``, as in tests/harness/warehouses.py) on 127.0.0.1
+with a bucket, and the reference dbt API server
 (``datacoves_airflow_provider.testing.datacoves_api_server``) on 127.0.0.1 with its files on disk.
 
 Each store is the one ``[datacoves] dbt_artifact_store`` selects (``artifact_store_from_config``, the

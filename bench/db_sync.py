@@ -1,7 +1,7 @@
 """Benchmark: syncing 1,000,000 realistic task_instance rows, ours against dlt and against the COPY floor.
 
 Inputs are built here: a fresh PostgreSQL database migrated by this interpreter's Airflow, topped up
-with 1,000,000 task instances (``datacoves_airflow_provider.testing.metadata_seed``: a month of runs
+with 1,000,000 task instances (``tests/harness/metadata_seed.py``: a month of runs
 in every state, pickled ``executor_config``, JSON columns), and empty destinations (a PostgreSQL
 database on the same server, DuckDB files in a temporary folder). Every measurement runs in its own
 process; ``/usr/bin/time`` gives its peak RSS.
@@ -146,7 +146,8 @@ def main() -> None:
 
     import psycopg2
 
-    from datacoves_airflow_provider.testing.metadata_seed import seed_metadata_rows
+    sys.path.insert(0, str(ROOT / "tests"))  # the test harness: a test-only helper, not in the wheel
+    from harness.metadata_seed import seed_metadata_rows
 
     with (
         database("bench_sync_src") as source,

@@ -32,12 +32,15 @@ from typing import Any
 import pytest
 from airflow.decorators import dag, task
 from airflow.models.connection import Connection
-from conftest import ROOT, ApiServer, build_sample_repo, free_port, running_datacoves_api_server
-from dag_toolkit import BIN, clean_env, run
-from data_sync_support import sync_over_user_table
+from harness.api_server import ApiServer, running_datacoves_api_server
+from harness.dag_toolkit import BIN, clean_env, run
+from harness.data_sync import sync_over_user_table
+from harness.network import free_port
+from harness.paths import ROOT
+from harness.repos import build_sample_repo
+from harness.unruly_http_server import unruly_server
+from harness.webhook_recorder import WebhookRecorder, webhook_recorder
 from pendulum import datetime
-from unruly_http_server import unruly_server
-from webhook_recorder import WebhookRecorder, webhook_recorder
 
 from datacoves_airflow_provider.compat import AirflowException, AirflowNotFoundException, SecretsLookupRefused
 from datacoves_airflow_provider.environment import InvalidSettingError, MissingEnvironmentError

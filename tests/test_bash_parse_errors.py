@@ -110,8 +110,9 @@ def test_valid_arguments_pass_through():
     assert set(op.template_fields) >= {"bash_command", "env", "cwd", "virtualenv"}
 
 
+@pytest.mark.slow
 def test_decorated_function_returning_non_string_fails_clearly(airflow_home, sample_repo, tmp_path):
-    from conftest import run_dag
+    from harness.airflow_env import run_dag
 
     (tmp_path / "bad_return.py").write_text(
         "from airflow.decorators import dag, task\nfrom pendulum import datetime\n"
@@ -188,8 +189,9 @@ def test_templated_nul_bytes_fail_in_execute_with_the_same_message(kwargs, fragm
     assert SECRET not in str(info.value)
 
 
+@pytest.mark.slow
 def test_templated_nul_byte_fails_the_task_before_the_command_runs(airflow_home, sample_repo, tmp_path):
-    from conftest import run_dag
+    from harness.airflow_env import run_dag
 
     marker = tmp_path / "ran"
     (tmp_path / "nul_env.py").write_text(

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DagRunResult, run_dag, tree_fingerprint
+from harness.airflow_env import DagRunResult, run_dag
+from harness.repos import tree_fingerprint
 
 DAGS = Path(__file__).parent / "dags"
 
@@ -50,6 +51,7 @@ def assert_gone(staging_path: str) -> None:
     assert not stage_root.parent.exists(), f"staging folder {stage_root.parent} was left behind"
 
 
+@pytest.mark.slow
 def test_states(scenario_run):
     result, _, _ = scenario_run
     assert result.states == {
@@ -68,6 +70,7 @@ def test_states(scenario_run):
     }, result.output[-5000:]
 
 
+@pytest.mark.slow
 def test_writes_go_to_a_private_copy_and_source_is_unchanged(scenario_run, sample_repo):
     _, evidence, before = scenario_run
     pwd = Path(read(evidence, "write_pwd"))
@@ -77,6 +80,7 @@ def test_writes_go_to_a_private_copy_and_source_is_unchanged(scenario_run, sampl
     assert tree_fingerprint(sample_repo) == before
 
 
+@pytest.mark.slow
 def test_git_works_in_the_copy(scenario_run):
     _, evidence, _ = scenario_run
     assert read(evidence, "git_branch") == "main"
@@ -84,6 +88,7 @@ def test_git_works_in_the_copy(scenario_run):
     assert read(evidence, "git_status").splitlines() == ["M README.md", "?? new_file.txt"]
 
 
+@pytest.mark.slow
 def test_repo_copy_is_importable_but_worker_untouched(scenario_run):
     _, evidence, _ = scenario_run
     pwd = read(evidence, "write_pwd")
@@ -92,6 +97,7 @@ def test_repo_copy_is_importable_but_worker_untouched(scenario_run):
     assert read(evidence, "worker_env").splitlines() == ["<unset>", "<unset>"]
 
 
+@pytest.mark.slow
 def test_cwd_is_relative_to_repo_root(scenario_run):
     _, evidence, _ = scenario_run
     assert read(evidence, "cwd_pwd").endswith("/repo/orchestrate/python_scripts")
@@ -100,6 +106,7 @@ def test_cwd_is_relative_to_repo_root(scenario_run):
     assert read(evidence, "classic_ds") == "2024-01-02"
 
 
+@pytest.mark.slow
 def test_virtualenv_is_activated(scenario_run, test_venv):
     _, evidence, _ = scenario_run
     prefix, virtual_env = read(evidence, "venv_prefix").splitlines()
@@ -107,6 +114,7 @@ def test_virtualenv_is_activated(scenario_run, test_venv):
     assert read(evidence, "venv_off") == "<unset>"
 
 
+@pytest.mark.slow
 def test_env_templating_and_append_env(scenario_run, sample_repo):
     _, evidence, _ = scenario_run
     # env replaces the worker environment (BashOperator semantics)...
@@ -117,6 +125,7 @@ def test_env_templating_and_append_env(scenario_run, sample_repo):
     assert appended_pwd != str(sample_repo) and "datacoves-stage" in appended_pwd
 
 
+@pytest.mark.slow
 def test_failing_command_fails_and_cleans_up(scenario_run):
     result, evidence, _ = scenario_run
     assert result.states["failing"] == "failed"
@@ -124,12 +133,14 @@ def test_failing_command_fails_and_cleans_up(scenario_run):
     assert_gone(read(evidence, "failing_pwd"))
 
 
+@pytest.mark.slow
 def test_no_staging_folder_survives(scenario_run):
     _, evidence, _ = scenario_run
     for name in ("write_pwd", "cwd_pwd", "classic_pwd", "failing_pwd"):
         assert_gone(read(evidence, name))
 
 
+@pytest.mark.slow
 def test_background_jobs_are_stopped_gracefully(scenario_run):
     _, evidence, _ = scenario_run
     assert read(evidence, "bg_stopped") == "stopped"  # SIGTERM first, and time to handle it
@@ -138,6 +149,7 @@ def test_background_jobs_are_stopped_gracefully(scenario_run):
     assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
 
 
+@pytest.mark.slow
 def test_timeout_kills_command_and_cleans_up(airflow_home, sample_repo, tmp_path):
     result = run_dag(
         airflow_home, DAGS, "bash_timeout", EVIDENCE=str(tmp_path), DATACOVES__REPO_PATH=str(sample_repo)
@@ -150,6 +162,7 @@ def test_timeout_kills_command_and_cleans_up(airflow_home, sample_repo, tmp_path
         os.kill(pid, 0)
 
 
+@pytest.mark.slow
 def test_missing_repo_path_is_a_clear_error(airflow_home, tmp_path):
     result = run_dag(airflow_home, DAGS, "bash_timeout", EVIDENCE=str(tmp_path))
     assert result.states.get("timed_out") == "failed"

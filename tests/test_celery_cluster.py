@@ -15,13 +15,16 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from celery_cluster import celery_cluster, marked_processes, redis_client
-from conftest import DEMO_REPO, PG_DSN, airflow_env
+from harness.airflow_env import airflow_env
+from harness.celery_cluster import celery_cluster, marked_processes, redis_client
+from harness.paths import DEMO_REPO
+from harness.warehouses import PG_DSN
 
 DAGS = Path(__file__).parent / "dags"
 DAG_ID = "celery_scenarios"
 
 
+@pytest.mark.slow
 def test_tasks_run_on_the_worker_of_their_queue(tmp_path):
     dags = tmp_path / "dags"
     dags.mkdir()
@@ -71,6 +74,7 @@ def test_tasks_run_on_the_worker_of_their_queue(tmp_path):
         assert client.dbsize() == 0
 
 
+@pytest.mark.slow
 def test_everything_stops_when_the_test_fails(tmp_path):
     """A test that fails while a task runs on a worker: the harness still stops every process
     (the task's too), drops the database and empties its Redis database."""

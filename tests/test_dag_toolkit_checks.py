@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import airflow_major
+from harness.paths import airflow_major
 
 from datacoves_airflow_provider.testing import dag_validators as checks
 from datacoves_airflow_provider.testing.dag_check_settings import DagCheckSettings

@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import ROOT
-from dag_toolkit import BIN, FIXTURES, clean_env, run, table
+from harness.dag_toolkit import BIN, FIXTURES, clean_env, run, table
+from harness.paths import ROOT
 
 EXAMPLES = ROOT / "example_dags"
 

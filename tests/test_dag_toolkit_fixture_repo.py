@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import airflow_major
-from dag_toolkit import (
+from harness.dag_toolkit import (
     BIN,
     FIXTURE_VARIABLES,
     assert_matches_expected,
@@ -23,6 +22,7 @@ from dag_toolkit import (
     run,
     table,
 )
+from harness.paths import airflow_major
 
 GOOD = ["good_classic.py", "good_taskflow.py"]
 

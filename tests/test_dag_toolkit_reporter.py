@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from dag_toolkit import clean_env, run
+from harness.dag_toolkit import clean_env, run
 
 SUITE = """
 import os

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import psycopg2
 import pytest
-from data_sync_support import MetadataDb, create_database, metadata_database
+from harness.data_sync import MetadataDb, create_database, metadata_database
 
 from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
 from datacoves_airflow_provider.hooks.sync_destination_postgres import PostgresDestination
@@ -28,6 +28,7 @@ def migrated(tmp_path_factory) -> Iterator[MetadataDb]:
         yield db
 
 
+@pytest.mark.slow
 def test_primary_keys_match_sqlalchemy_reflection_on_every_airflow_table(migrated):
     with AirflowMetadataDatabase(migrated.url).snapshot() as snapshot:
         tables = sorted(snapshot.table_names())
@@ -39,6 +40,7 @@ def test_primary_keys_match_sqlalchemy_reflection_on_every_airflow_table(migrate
         assert snapshot.describe("task_instance").primary_key == expected["task_instance"]
 
 
+@pytest.mark.slow
 def test_primary_key_order_quoting_and_tables_without_one(migrated):
     migrated.sql(
         'create table "Odd Table" ("Zed" integer, "a b" text, c integer, primary key ("a b", "Zed"))'

@@ -21,9 +21,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import AIRFLOW_BIN, DEMO_REPO, free_port
-from data_sync_support import (
-    DAGS,
+from harness.data_sync import (
     REDSHIFT_SHIMS,
     Fingerprint,
     MetadataDb,
@@ -38,6 +36,9 @@ from data_sync_support import (
     source_fingerprints,
     work_tables_left,
 )
+from harness.metadata_seed import seed_metadata_rows
+from harness.network import free_port
+from harness.paths import AIRFLOW_BIN, DAGS, DEMO_REPO
 
 from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
 from datacoves_airflow_provider.hooks.sync_destination import DestinationError, UnmanagedTableError
@@ -50,7 +51,6 @@ from datacoves_airflow_provider.hooks.sync_destination_snowflake import Snowflak
 from datacoves_airflow_provider.hooks.sync_tables import stage_table_name
 from datacoves_airflow_provider.operators.data_sync_engine import DataSync
 from datacoves_airflow_provider.operators.data_sync_tables import SECRET_BEARING_TABLES, TableSelection
-from datacoves_airflow_provider.testing.metadata_seed import seed_metadata_rows
 
 SCHEMA = "airflow_sync"
 PLANTED = ["Planted-Conn-Secret-91a4", "Planted-Var-Secret-3c7e"]
@@ -190,6 +190,7 @@ SNOWFLAKE_TABLES = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["postgres", "duckdb", "redshift", "snowflake"])
 def test_every_table_is_an_exact_copy_through_updates_deletes_and_new_columns(
     metadata, kind, tmp_path, monkeypatch, request
@@ -262,6 +263,7 @@ def test_every_table_is_an_exact_copy_through_updates_deletes_and_new_columns(
         assert third["connection"]["redacted"] == ["password", "extra"]
 
 
+@pytest.mark.slow
 def test_unreachable_destination_names_the_connection(metadata, monkeypatch):
     monkeypatch.setenv(
         "AIRFLOW_CONN_WAREHOUSE", pg_conn_json(f"host=127.0.0.1 port={free_port()} user=postgres dbname=x")
@@ -271,6 +273,7 @@ def test_unreachable_destination_names_the_connection(metadata, monkeypatch):
     assert "Could not connect to the PostgreSQL destination of connection 'warehouse'" in str(info.value)
 
 
+@pytest.mark.slow
 def test_permission_denied_names_the_connection_and_the_privilege(metadata, monkeypatch, pg_warehouse):
     role = f"reader_{uuid.uuid4().hex[:6]}"
     admin = psycopg2.connect(pg_warehouse)
@@ -319,6 +322,7 @@ def big_metadata(tmp_path_factory) -> Iterator[MetadataDb]:
         yield db
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["postgres", "duckdb"])
 def test_a_sync_killed_mid_copy_leaves_the_destination_as_it_was(big_metadata, kind, tmp_path, pg_warehouse):
     db = big_metadata
@@ -387,6 +391,7 @@ def copying_task_instance(kind: str, dsn: str, tmp_path: Path) -> bool:
     return any(p.exists() and p.stat().st_size > 1_000_000 for p in spools)
 
 
+@pytest.mark.slow
 def test_sync_dags_run_and_report_on_this_airflow(metadata, tmp_path, pg_warehouse):
     """The decorator in a real ``airflow dags test`` run: per-table log lines, summary table, XCom."""
     path = tmp_path / "warehouse.duckdb"
@@ -412,6 +417,7 @@ def test_sync_dags_run_and_report_on_this_airflow(metadata, tmp_path, pg_warehou
     assert summary["task_instance"]["rows_total"] >= 3000
 
 
+@pytest.mark.slow
 def test_snowflake_and_redshift_sync_dags_run_on_this_airflow(metadata, fakesnow, redshift_warehouse):
     conn, _ = snowflake_conn(fakesnow.port, f"DB_{uuid.uuid4().hex[:8]}")
     for dag_id, conn_json in (
@@ -427,6 +433,7 @@ def test_snowflake_and_redshift_sync_dags_run_on_this_airflow(metadata, fakesnow
         assert "Sf-Sync-Password" not in result.output and "Rs-Sync-Password" not in result.output
 
 
+@pytest.mark.slow
 def test_a_table_asked_for_that_does_not_exist_fails_before_writing(metadata, tmp_path):
     path = tmp_path / "warehouse.duckdb"
     conn = json.dumps({"conn_type": "duckdb", "host": str(path)})
@@ -436,6 +443,7 @@ def test_a_table_asked_for_that_does_not_exist_fails_before_writing(metadata, tm
     assert not path.exists()  # nothing was written, not even the file
 
 
+@pytest.mark.slow
 def test_redshift_operator_reads_its_service_connection_and_names_the_default_schema(
     metadata, redshift_warehouse
 ):
@@ -748,7 +756,7 @@ def test_two_first_syncs_into_a_new_schema_at_once(small_source, kind, tmp_path,
 @pytest.fixture(scope="module")
 def sqlite_metadata(tmp_path_factory) -> Iterator[str]:
     """A real SQLite metadata database: migrated by this Airflow line, filled by a real DAG run."""
-    from conftest import airflow_env
+    from harness.airflow_env import airflow_env
 
     home = tmp_path_factory.mktemp("sqlite_home")
     env = airflow_env(home, DAGS, TRIES_FILE=str(home / "tries"), DATACOVES__REPO_PATH=str(DEMO_REPO))
@@ -774,6 +782,7 @@ def sqlite_source_fingerprints(url: str, tables: list[str]) -> dict[str, Fingerp
     return result
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["postgres", "duckdb"])
 def test_a_sqlite_metadata_database_syncs_exactly(sqlite_metadata, kind, tmp_path, monkeypatch, request):
     """Booleans (stored as 0/1), timestamps (ISO text), JSON and pickles of a SQLite metadata database
@@ -804,6 +813,7 @@ PLANTED_AIRFLOW3 = ["Planted-TestConn-Password-4e1b", "Planted-TestConn-Extra-8d
                     "Planted-Callback-Secret-77aa"]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_every_table_leaves_out_tables_that_may_hold_secrets_and_never_copies_credentials(
     metadata, pg_warehouse, monkeypatch
 ):

@@ -7,8 +7,9 @@ import time
 import tracemalloc
 
 import pytest
-from conftest import free_port, running_datacoves_api_server
-from unruly_http_server import MIB, unruly_server
+from harness.api_server import running_datacoves_api_server
+from harness.network import free_port
+from harness.unruly_http_server import MIB, unruly_server
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError

@@ -4,60 +4,21 @@ what failed, uploads after a failure, shared static artifacts, and the failure p
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from conftest import dbt_env, free_port, run_dag
+from harness.airflow_env import latest_run_id as run_id
+from harness.dbt import RETRIED, node_ids, run_billing, statuses
+from harness.network import free_port
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import RETRIES, DbtApiClient
 
 DAGS = Path(__file__).parent / "dags"
-#: What a retry after a failure in `payments` must build: the model, its tests and its child
-#: (never `customers`, which succeeded on the first try). Generic tests lose their hash suffix.
-RETRIED = {
-    "model.billing.payments",
-    "model.billing.payment_totals",
-    "test.billing.assert_payment_amounts_positive",
-    "test.billing.not_null_payments_id",
-    "test.billing.unique_payments_id",
-}
 
 
-def run_billing(home, demo_repo, dbt_venv, tmp_path, dag_id, **env):
-    landing = tmp_path / "landing"
-    landing.mkdir(exist_ok=True)
-    conn = json.dumps({"conn_type": "duckdb", "host": str(tmp_path / "billing.duckdb")})
-    return run_dag(
-        home,
-        DAGS,
-        dag_id,
-        DATACOVES__REPO_PATH=str(demo_repo),
-        AIRFLOW_CONN_MAIN=conn,
-        BILLING_LANDING_DIR=str(landing),
-        **dbt_env(dbt_venv),
-        **env,
-    )
-
-
-def run_id(home: Path, dag_id: str) -> str:
-    with sqlite3.connect(home / "airflow.db") as db:
-        return db.execute(
-            "select run_id from dag_run where dag_id = ? order by id desc limit 1", (dag_id,)
-        ).fetchone()[0]
-
-
-def node_ids(run_results: Path) -> set[str]:
-    ids = {r["unique_id"] for r in json.loads(run_results.read_text())["results"]}
-    return {i.rsplit(".", 1)[0] if i.startswith("test.") and i.count(".") == 3 else i for i in ids}
-
-
-def statuses(run_results: Path) -> dict[str, str]:
-    return {r["unique_id"]: r["status"] for r in json.loads(run_results.read_text())["results"]}
-
-
+@pytest.mark.slow
 def test_retry_reruns_only_the_failed_model_and_its_children(
     airflow_home, demo_repo, dbt_venv, dbt_api_server, tmp_path
 ):
@@ -83,6 +44,7 @@ def test_retry_reruns_only_the_failed_model_and_its_children(
     assert tags == {run}  # the default upload tag is the run id
 
 
+@pytest.mark.slow
 def test_retry_helper_reruns_failed_tests_too(airflow_home, demo_repo, dbt_venv, tmp_path):
     """A failing data test (status `fail`): dbt_retry_command rebuilds the tested model, reruns the
     test and builds what was skipped."""
@@ -108,6 +70,7 @@ def test_retry_helper_reruns_failed_tests_too(airflow_home, demo_repo, dbt_venv,
     assert set(statuses(uploaded).values()) == {"success", "pass"}
 
 
+@pytest.mark.slow
 def test_uploads_after_a_failure_and_shared_static_artifacts(
     airflow_home, demo_repo, dbt_venv, dbt_api_server, tmp_path
 ):
@@ -135,6 +98,7 @@ def test_uploads_after_a_failure_and_shared_static_artifacts(
     assert "No target/manifest.json (this task instance) in the store yet" in result.output
 
 
+@pytest.mark.slow
 def test_a_refused_partial_parse_file_is_explained(airflow_home, demo_repo, dbt_venv, tmp_path):
     """One task uploads partial_parse.msgpack; the task that uses it under another target logs why
     dbt parsed everything again and returns it in its summary; the one under the same target
@@ -168,6 +132,7 @@ def test_a_refused_partial_parse_file_is_explained(airflow_home, demo_repo, dbt_
     assert "full_reparse_reason" not in summaries["same"]
 
 
+@pytest.mark.slow
 def test_a_store_outage_never_changes_the_outcome(airflow_home, demo_repo, dbt_venv, tmp_path):
     dead = f"http://127.0.0.1:{free_port()}"
     env = {
@@ -189,6 +154,7 @@ def test_a_store_outage_never_changes_the_outcome(airflow_home, demo_repo, dbt_v
     assert "tok-never-logged-123" not in result.output
 
 
+@pytest.mark.slow
 def test_a_misconfigured_store_fails_before_dbt_runs(airflow_home, demo_repo, dbt_venv, tmp_path):
     result = run_billing(
         airflow_home,
@@ -257,6 +223,7 @@ def platform_client(server, environment: str):
     return DbtPlatformApiClient(DbtPlatformApiSettings.from_environment(env, token=server.dbt_api_token))
 
 
+@pytest.mark.slow
 def test_two_dbt_tasks_of_one_run_keep_their_own_run_results_on_the_platform(
     airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
 ):
@@ -311,6 +278,7 @@ def test_two_dbt_tasks_of_one_run_keep_their_own_run_results_on_the_platform(
     assert latest and all(r["query"] == {"trimmed": "false"} for r in latest)
 
 
+@pytest.mark.slow
 def test_manifest_upload_on_and_off_and_after_a_failure(
     airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
 ):
@@ -326,6 +294,7 @@ def test_manifest_upload_on_and_off_and_after_a_failure(
     assert "dbt artifact store" not in result.output  # no store without dbt_api_enabled
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failure", ["status_500", "unreachable"])
 def test_a_failed_manifest_upload_never_fails_the_task(airflow_home, demo_repo, dbt_venv, tmp_path, failure):
     from datacoves_airflow_provider.testing.datacoves_api_server import DatacovesApiServer
@@ -362,6 +331,7 @@ def test_a_failed_manifest_upload_never_fails_the_task(airflow_home, demo_repo, 
     assert token not in result.output
 
 
+@pytest.mark.slow
 def test_a_datacoves_worker_without_a_dbt_api_says_so_loudly(airflow_home, demo_repo, dbt_venv, tmp_path):
     result = run_billing(
         airflow_home,
@@ -379,6 +349,7 @@ def test_a_datacoves_worker_without_a_dbt_api_says_so_loudly(airflow_home, demo_
     assert "Set DATACOVES__DBT_API_URL and the Airflow Variable 'datacoves-dbt-api-secret'" in line
 
 
+@pytest.mark.slow
 def test_a_platform_url_without_its_token_variable_fails_before_dbt_runs(
     airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
 ):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import aws_connection
+from harness.warehouses import aws_connection
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient

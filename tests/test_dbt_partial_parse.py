@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DEMO_REPO, dbt_env
+from harness.dbt import dbt_env
+from harness.paths import DEMO_REPO
 
 from datacoves_airflow_provider.operators.dbt_partial_parse import (
     PartialParseCheck,

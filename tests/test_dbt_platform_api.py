@@ -9,7 +9,7 @@ import threading
 
 import pytest
 import requests
-from conftest import free_port
+from harness.network import free_port
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiError

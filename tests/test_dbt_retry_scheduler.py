@@ -13,12 +13,15 @@ import shutil
 import time
 from urllib.parse import quote
 
-from airflow_cluster import airflow_cluster
-from conftest import ROOT, dbt_env
-from test_dbt_artifact_runs import RETRIED, node_ids
+import pytest
+from harness.airflow_cluster import airflow_cluster
+from harness.dbt import RETRIED, dbt_env, node_ids
+from harness.paths import ROOT
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 DAG_ID = "retry_dbt_failures"
 GOOD_PAYMENTS = "id,customer_id,amount\n1,1,10\n2,1,15\n3,2,20\n"

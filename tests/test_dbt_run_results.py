@@ -124,10 +124,11 @@ def test_run_results_read_is_bounded(tmp_path, monkeypatch):
     assert read_run_summary(path, log=log)["counts"] == {"success": 50}
 
 
+@pytest.mark.slow
 def test_a_malformed_run_results_keeps_dbts_success(airflow_home, sample_repo, tmp_path):
     """A real dbt task whose command exits 0 leaving a FIFO, or a file with text for times, where
     run_results.json goes: the task succeeds (no hang), with one warning and no summary."""
-    from conftest import run_dag
+    from harness.airflow_env import run_dag
 
     store = tmp_path / "store"
     (tmp_path / "bad_results.py").write_text(

@@ -12,7 +12,12 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from conftest import PG_DSN, dbt_env, run_dag, tree_fingerprint
+from harness.airflow_env import run_dag
+from harness.dbt import dbt_env
+from harness.repos import tree_fingerprint
+from harness.warehouses import PG_DSN
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 DAGS = Path(__file__).parent / "dags"
 PG_PASSWORD = "pg-Secret-value-8472"

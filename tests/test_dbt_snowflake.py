@@ -13,9 +13,13 @@ import json
 import subprocess
 from pathlib import Path
 
-from conftest import dbt_env, run_dag
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from harness.airflow_env import run_dag
+from harness.dbt import dbt_env
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 DAGS = Path(__file__).parent / "dags"
 PASSWORD = "Sf-Password-0b7e41d2"

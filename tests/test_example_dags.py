@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, airflow_major, run_dag
+from harness.airflow_env import run_dag
+from harness.paths import ROOT, airflow_major
 
 EXAMPLES = ROOT / "example_dags"
 DEMO_REPO = EXAMPLES / "demo_repo"
@@ -33,6 +34,7 @@ def test_all_examples_load():
     assert loaded == files, f"example files without a DAG: {files - loaded}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("dag_id", "env", "expected"),
     [
@@ -54,6 +56,7 @@ def test_example_runs(airflow_home, dag_id, env, expected):
     assert expected in result.output
 
 
+@pytest.mark.slow
 def test_local_db_sync_example_copies_the_sqlite_metadata_database(airflow_home, tmp_path):
     """The README demo's sync: Airflow's own SQLite database (rows streamed in batches, no COPY) into
     a DuckDB file, every table."""

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DEMO_REPO, ROOT, dbt_env, run_dag
+from harness.airflow_env import run_dag
+from harness.dbt import dbt_env
+from harness.paths import DEMO_REPO, ROOT
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 EXAMPLES = ROOT / "example_dags"
 

@@ -19,9 +19,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from airflow_cluster import airflow_cluster
-from conftest import airflow_major, run_dag
-from webhook_recorder import WebhookRecorder, webhook_recorder
+from harness.airflow_cluster import airflow_cluster
+from harness.airflow_env import run_dag
+from harness.paths import airflow_major
+from harness.webhook_recorder import WebhookRecorder, webhook_recorder
 
 DAGS = Path(__file__).parent / "dags"
 SECRETS = ("SECRETSIG0123456789", "BROKENSIG0123456789", "SLACKSECRET0123456", "CONNTOKEN0123456789")
@@ -477,7 +478,7 @@ print("still here")
 
 
 def airflow_env_for_unit(tmp_path: Path) -> dict[str, str]:
-    from conftest import airflow_env
+    from harness.airflow_env import airflow_env
 
     return airflow_env(tmp_path)
 
@@ -555,7 +556,7 @@ def post_slack(monkeypatch: pytest.MonkeyPatch, url: str, *, timeout: float = 2,
 @pytest.mark.parametrize("post", [post_teams, post_slack], ids=["teams", "slack"])
 def test_webhook_posts_are_bounded(monkeypatch, post):
     """Budget: timeout 2 s x (1 retry + 1) = 4 s for the whole post."""
-    from unruly_http_server import unruly_server
+    from harness.unruly_http_server import unruly_server
 
     from datacoves_airflow_provider.hooks.ms_teams_webhook import MSTeamsWebhookError
     from datacoves_airflow_provider.notifiers.slack import SlackWebhookError

@@ -22,19 +22,12 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from airflow_cluster import airflow_cluster
-from conftest import (
-    DBT_API_TOKEN,
-    MANIFEST_TOKEN,
-    PlatformRepo,
-    build_platform_repo,
-    dbt_env,
-    release_platform_repo,
-    running_datacoves_api_server,
-    tree_fingerprint,
-)
-from test_dbt_artifact_runs import RETRIED
-from webhook_recorder import webhook_recorder
+from harness.airflow_cluster import airflow_cluster
+from harness.api_server import DBT_API_TOKEN, MANIFEST_TOKEN, running_datacoves_api_server
+from harness.dbt import RETRIED, dbt_env
+from harness.platform_repo import PlatformRepo, build_platform_repo, release_platform_repo
+from harness.repos import tree_fingerprint
+from harness.webhook_recorder import webhook_recorder
 
 pytestmark = pytest.mark.slow
 

@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import psycopg2
 import pytest
-from celery_cluster import (
+from harness.celery_cluster import (
     CeleryCluster,
     celery_cluster,
     kill_worker,
@@ -37,19 +37,15 @@ from celery_cluster import (
     start_worker,
     worker_processes,
 )
-from conftest import (
-    DEMO_REPO,
-    PG_DSN,
-    ROOT,
-    aws_connection,
-    copy_as_git_repo,
-    dbt_env,
-    tree_fingerprint,
-)
-from test_dbt_artifact_runs import RETRIED, node_ids
+from harness.dbt import RETRIED, dbt_env, node_ids
+from harness.paths import DEMO_REPO, ROOT
+from harness.repos import copy_as_git_repo, tree_fingerprint
+from harness.warehouses import PG_DSN, aws_connection
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 DAGS = Path(__file__).parent / "dags"
 RETRY_DAG = "retry_dbt_failures"

@@ -16,11 +16,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
-from conftest import DEMO_REPO, free_port, run_dag, running_datacoves_api_server
-from test_dbt_artifact_runs import run_billing, run_id, statuses
+import pytest
+from harness.airflow_env import latest_run_id as run_id
+from harness.airflow_env import run_dag
+from harness.api_server import running_datacoves_api_server
+from harness.dbt import run_billing, statuses
+from harness.network import free_port
+from harness.paths import DEMO_REPO
 
 from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.hooks.dbt_api import RETRIES, DbtApiClient
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 DAGS = Path(__file__).parent / "dags"
 

@@ -9,9 +9,12 @@ import sys
 import zipfile
 from pathlib import Path
 
-from conftest import AIRFLOW_BIN, ROOT, airflow_env
+import pytest
+from harness.airflow_env import airflow_env
+from harness.paths import AIRFLOW_BIN, ROOT
 
 
+@pytest.mark.slow
 def test_airflow_providers_list_shows_us(airflow_home):
     proc = subprocess.run(
         [AIRFLOW_BIN, "providers", "list", "--output", "json"],
@@ -78,6 +81,8 @@ def test_wheel_ships_the_package_and_legacy_shims_only(tmp_path):
     assert {"notifiers/datacoves/ms_teams.py", "notifiers/datacoves/slack.py"} <= set(names)
     assert "notifiers/__init__.py" not in names and "operators/__init__.py" not in names  # namespace packages
     assert not any(n.split("/")[0] in {"secrets", "testing", "decorators"} for n in names)
+    # test-only helpers live in tests/harness (metadata_seed.py moved there): none in the wheel
+    assert not any(n.endswith("metadata_seed.py") or "harness/" in n for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[apache_airflow_provider]" in text
@@ -107,6 +112,7 @@ def test_importing_our_modules_pulls_no_heavy_dependency():
     assert out.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_config_options_are_registered(airflow_home):
     """Deployers see our defaults through Airflow's own config command."""
     for option, expected in (("dbt_artifact_store_conn_id", "aws_default"), ("staging_dir", "")):

@@ -16,15 +16,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import (
-    DagRunResult,
-    PlatformRepo,
-    build_platform_repo,
-    dbt_env,
-    release_platform_repo,
-    run_dag,
-    tree_fingerprint,
-)
+from harness.airflow_env import DagRunResult, run_dag
+from harness.dbt import dbt_env
+from harness.platform_repo import PlatformRepo, build_platform_repo, release_platform_repo
+from harness.repos import tree_fingerprint
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 DAGS = Path(__file__).parent / "dags"
 

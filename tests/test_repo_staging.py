@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import build_sample_repo, tree_fingerprint
+from harness.repos import build_sample_repo, tree_fingerprint
 
 from datacoves_airflow_provider.operators.repo_staging import (
     StagingError,

@@ -28,18 +28,17 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from celery_cluster import celery_cluster
-from conftest import (
-    DEMO_REPO,
-    PG_DSN,
-    ROOT,
-    dbt_env,
-    running_datacoves_api_server,
-)
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from webhook_recorder import webhook_recorder
+from harness.api_server import running_datacoves_api_server
+from harness.celery_cluster import celery_cluster
+from harness.dbt import dbt_env
+from harness.paths import DEMO_REPO, ROOT
+from harness.warehouses import PG_DSN
+from harness.webhook_recorder import webhook_recorder
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 DAGS = Path(__file__).parent / "dags"
 TAG = uuid.uuid4().hex[:10]

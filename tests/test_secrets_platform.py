@@ -15,8 +15,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import AIRFLOW_BIN, airflow_env, free_port, run_dag, running_datacoves_api_server
-from test_secrets_backend import aws, aws_kwargs  # noqa: F401 (fixture)
+from harness.airflow_env import airflow_env, run_dag
+from harness.api_server import running_datacoves_api_server
+from harness.network import free_port
+from harness.paths import AIRFLOW_BIN
+from harness.secrets_stores import aws_kwargs
 
 from datacoves_airflow_provider.compat import AIRFLOW_V_3_0_PLUS, SecretsLookupRefused, redact
 from datacoves_airflow_provider.secrets.datacoves import DatacovesSecretsBackend
@@ -250,7 +253,7 @@ def secondary(proxy, pattern: str = "^(aws_|datacoves-)") -> str:
     return json.dumps({"backend": SECRETS_MANAGER, "backend_config": aws_kwargs(proxy, pattern=pattern)})
 
 
-def test_the_secondary_backend_is_asked_first(worker, platform_api, aws):  # noqa: F811
+def test_the_secondary_backend_is_asked_first(worker, platform_api, aws):
     worker.setenv(SECONDARY_ENV, secondary(aws))
     backend = DatacovesSecretsBackend()
     aws.calls.clear()
@@ -273,7 +276,7 @@ def test_the_secondary_backend_is_asked_first(worker, platform_api, aws):  # noq
     assert len(aws.calls) == 4
 
 
-def test_aws_secrets_manager_in_backend_kwargs_wins_over_the_secondary(worker, platform_api, aws):  # noqa: F811
+def test_aws_secrets_manager_in_backend_kwargs_wins_over_the_secondary(worker, platform_api, aws):
     worker.setenv(SECONDARY_ENV, '{"backend": "no.such.Backend"}')  # never read: no error
     backend = DatacovesSecretsBackend(aws_secrets_manager=aws_kwargs(aws, pattern="^aws_"))
     aws.calls.clear()

@@ -11,9 +11,12 @@ import json
 import shutil
 from pathlib import Path
 
-from airflow_cluster import airflow_cluster
-from conftest import DEMO_REPO, ROOT
-from test_secrets_backend import aws, aws_kwargs, datacoves_api, secrets_requests  # noqa: F401 (fixtures)
+import pytest
+from harness.airflow_cluster import airflow_cluster
+from harness.paths import DEMO_REPO, ROOT
+from harness.secrets_stores import aws_kwargs, secrets_requests
+
+pytestmark = pytest.mark.slow  # every test here starts Airflow
 
 DAGS = Path(__file__).parent / "dags"
 DAG_ID = "secrets_in_tasks"
@@ -31,7 +34,7 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def test_secrets_in_real_task_runs(tmp_path, aws, datacoves_api):  # noqa: F811
+def test_secrets_in_real_task_runs(tmp_path, aws, datacoves_api):
     dags = tmp_path / "dags"
     dags.mkdir()
     shutil.copy(DAGS / "secrets_scenarios.py", dags)

@@ -25,8 +25,11 @@ from importlib.metadata import version
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, dbt_env, run_dag, running_datacoves_api_server
-from webhook_recorder import webhook_recorder
+from harness.airflow_env import run_dag
+from harness.api_server import running_datacoves_api_server
+from harness.dbt import dbt_env
+from harness.paths import ROOT
+from harness.webhook_recorder import webhook_recorder
 
 LOCK = ROOT / "requirements" / "airflow210.lock"
 DAGS = Path(__file__).parent / "dags"
@@ -146,6 +149,7 @@ def read(evidence: Path, name: str) -> str:
     return path.read_text().strip()
 
 
+@pytest.mark.slow
 def test_every_task_succeeds(dag_run):
     result, _, _ = dag_run
     assert result.states == dict.fromkeys(("bash_in_copy", "dbt_build", "read_secret"), "success"), (
@@ -153,6 +157,7 @@ def test_every_task_succeeds(dag_run):
     )
 
 
+@pytest.mark.slow
 def test_bash_task_runs_in_a_private_copy(dag_run, demo_repo):
     _, evidence, _ = dag_run
     pwd = Path(read(evidence, "bash_pwd"))
@@ -161,6 +166,7 @@ def test_bash_task_runs_in_a_private_copy(dag_run, demo_repo):
     assert not (demo_repo / "scratch.txt").exists()
 
 
+@pytest.mark.slow
 def test_dbt_task_runs_dbt_from_its_own_virtualenv(dag_run):
     result, evidence, _ = dag_run
     assert Path(read(evidence, "dbt_pwd")).name == "transform"
@@ -168,6 +174,7 @@ def test_dbt_task_runs_dbt_from_its_own_virtualenv(dag_run):
     assert "Completed successfully" in result.output
 
 
+@pytest.mark.slow
 def test_secret_comes_from_the_datacoves_api_and_is_masked(dag_run, secrets_api):
     result, evidence, _ = dag_run
     assert read(evidence, "secret_digest") == hashlib.sha256(SECRET.encode()).hexdigest()
@@ -175,6 +182,7 @@ def test_secret_comes_from_the_datacoves_api_and_is_masked(dag_run, secrets_api)
     assert SECRET not in result.output
 
 
+@pytest.mark.slow
 def test_notifier_posts_an_adaptive_card(dag_run):
     _, _, posted = dag_run
     cards = [r.json() for r in posted if "/workflows/" in r.path]

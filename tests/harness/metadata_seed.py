@@ -1,6 +1,6 @@
 """Realistic rows for an Airflow metadata database on PostgreSQL, generated in the server.
 
-Used by the data sync's tests and ``bench/db_sync.py`` to top a real, migrated metadata database
+Test-only (not in the wheel): used by the data sync's tests and ``bench/db_sync.py`` to top a real, migrated metadata database
 up to a production-like size (a million task instances take seconds): one DAG with many runs, task
 instances spread over 30 days in every state, jobs and log rows, with the binary and JSON columns
 filled the way Airflow fills them. Works on the 2.x schema and the 3.x one (``dag_version``,

@@ -10,7 +10,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parent / "dag_toolkit_fixtures"
+from harness.paths import TESTS
+
+FIXTURES = TESTS / "dag_toolkit_fixtures"
 EXPECTED = FIXTURES / "expected"
 BIN = Path(sys.executable).parent
 

@@ -16,7 +16,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conftest import AIRFLOW_BIN, PG_DSN, airflow_env, airflow_major, free_port, wait_for_port
+from harness.airflow_env import airflow_env
+from harness.network import free_port, wait_for_port
+from harness.paths import AIRFLOW_BIN, airflow_major
+from harness.slow_guard import require_slow
+from harness.warehouses import PG_DSN
 
 
 @dataclass
@@ -130,6 +134,7 @@ def airflow_cluster(
     """
     import psycopg2
 
+    require_slow("an Airflow deployment")
     database = f"airflow_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(PG_DSN)
     admin.autocommit = True

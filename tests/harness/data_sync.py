@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import psycopg2
-from conftest import AIRFLOW_BIN, PG_DSN, DagRunResult, airflow_env
 
 from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
 from datacoves_airflow_provider.hooks.sync_tables import ColumnKind, TableSpec
-
-DAGS = Path(__file__).parent / "dags"
+from harness.airflow_env import DagRunResult, airflow_env
+from harness.paths import AIRFLOW_BIN, DAGS
+from harness.slow_guard import require_slow
+from harness.warehouses import PG_DSN
 
 
 @dataclass
@@ -55,6 +56,7 @@ class MetadataDb:
         return airflow_env(self.home, dags_folder, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=self.url, **extra)
 
     def airflow(self, *args: str, timeout: int = 600, **extra: str) -> subprocess.CompletedProcess:
+        require_slow(f"airflow {' '.join(args[:2])}")
         return subprocess.run(
             [AIRFLOW_BIN, *args], env=self.env(**extra), capture_output=True, text=True, timeout=timeout
         )

@@ -24,8 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airflow_cluster import AirflowCluster, airflow_cluster
-from conftest import AIRFLOW_BIN, free_port
+from harness.airflow_cluster import AirflowCluster, airflow_cluster
+from harness.network import free_port
+from harness.paths import AIRFLOW_BIN, TESTS
+from harness.slow_guard import require_slow
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 #: Set in every process of a cluster (inherited by workers and their task processes).
@@ -225,6 +227,7 @@ def stop_workers(cluster: CeleryCluster, timeout: float = 30) -> None:
 def start_worker(cluster: CeleryCluster, queue: str, name: str | None = None, **env: str) -> CeleryWorker:
     """``airflow celery worker`` consuming ``queue`` only, as host ``<name>-<id>`` with its own TMPDIR
     (``name`` defaults to the queue; ``env`` is added to this worker's environment only)."""
+    require_slow("airflow celery worker")
     name = name or queue
     hostname = f"{name.replace('_', '-')}-{cluster.marker[:8]}"
     tmpdir = cluster.home / f"tmp_{name}"
@@ -236,7 +239,7 @@ def start_worker(cluster: CeleryCluster, queue: str, name: str | None = None, **
         HOSTNAME_VAR: hostname,
         "AIRFLOW__CORE__HOSTNAME_CALLABLE": f"{worker_hostname.__module__}.worker_hostname",
         "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(Path(__file__).parent), cluster.env.get("PYTHONPATH")])
+            filter(None, [str(TESTS), cluster.env.get("PYTHONPATH")])
         ),
         # each worker serves its task logs on a port of its own
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
