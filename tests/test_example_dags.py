@@ -56,6 +56,7 @@ def test_example_runs(airflow_home, dag_id, env, expected):
     assert expected in result.output
 
 
+@pytest.mark.quick  # scripts/test.sh --quick runs it: the data sync's real DAG run
 @pytest.mark.slow
 def test_local_db_sync_example_copies_the_sqlite_metadata_database(airflow_home, tmp_path):
     """The README demo's sync: Airflow's own SQLite database (rows streamed in batches, no COPY) into

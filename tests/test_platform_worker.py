@@ -111,6 +111,7 @@ def platform_environment(
     }
 
 
+@pytest.mark.quick  # scripts/test.sh --quick runs it: one start-up, a real run of every task feature
 def test_a_datacoves_worker_runs_every_feature_unchanged(tmp_path, dbt_venv):
     scratch = tmp_path / "worker"
     (scratch / "landing").mkdir(parents=True)
