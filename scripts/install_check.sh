@@ -128,7 +128,7 @@ for line in AF2 AF3; do
   unset -n spec
 done
 
-echo "== install check: ${#combos[@]} fresh installs of $(basename "$wheel"), $JOBS at a time"
+echo "== install check: fresh installs of $(basename "$wheel") (${INSTALL_CHECK_ONLY:-all 8 combinations}), $JOBS at a time"
 pids=()
 names=()
 for combo in "${combos[@]}"; do
