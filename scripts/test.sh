@@ -17,7 +17,7 @@ if [ "${1:-}" = "--quick" ]; then
 fi
 scripts/bootstrap.sh af3 af2 dbt af210
 export PATH="$PWD/.venvs/af3/bin:$PATH"
-echo "== ruff"; .venvs/af3/bin/ruff check datacoves_airflow_provider operators tests bench example_dags
+echo "== ruff"; .venvs/af3/bin/ruff check datacoves_airflow_provider operators tests bench example_dags scripts
 echo "== mypy"; .venvs/af3/bin/mypy
 status=0
 for line in af3 af2; do
