@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 if [ "${1:-}" = "--quick" ]; then
   shift
   scripts/bootstrap.sh af3 dbt
-  echo "== ruff"; .venvs/af3/bin/ruff check datacoves_airflow_provider operators tests bench example_dags
+  echo "== ruff"; .venvs/af3/bin/ruff check datacoves_airflow_provider operators tests bench example_dags scripts
   echo "== mypy"; .venvs/af3/bin/mypy
   echo "== pytest --quick on $(.venvs/af3/bin/python -c 'import airflow; print("Airflow", airflow.__version__)')"
   exec .venvs/af3/bin/python -m pytest -n 2 --dist loadscope -p no:cacheprovider -m "not slow or quick" "$@"
