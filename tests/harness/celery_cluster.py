@@ -328,10 +328,23 @@ def move_queue(cluster: CeleryCluster, queue: str, to: str, away_from: str | Non
             node = f"celery@{cluster.workers[away_from].hostname}"
             replies = app.control.cancel_consumer(queue, destination=[node], reply=True, timeout=10)
             assert replies, f"{node} did not confirm that it stopped consuming {queue}"
+            _wait_for_queue(app, node, queue, consumed=False)
         node = f"celery@{cluster.workers[to].hostname}"
         replies = app.control.add_consumer(queue, destination=[node], reply=True, timeout=10)
         assert replies, f"{node} did not confirm that it consumes {queue}"
-        active = app.control.inspect(destination=[node], timeout=10).active_queues() or {}
-        assert queue in {q["name"] for q in active.get(node, [])}, active
+        _wait_for_queue(app, node, queue, consumed=True)
     finally:
         app.close()
+
+
+def _wait_for_queue(app, node: str, queue: str, consumed: bool, timeout: float = 30) -> None:
+    """Wait until ``node`` lists (or no longer lists) ``queue`` among its active queues. Celery
+    applies add_consumer and cancel_consumer with call_soon on the worker's event loop, so the
+    reply can come before the change has happened."""
+    deadline = time.monotonic() + timeout
+    while True:
+        active = app.control.inspect(destination=[node], timeout=10).active_queues() or {}
+        if (queue in {q["name"] for q in active.get(node, [])}) == consumed:
+            return
+        assert time.monotonic() < deadline, f"{node} consumed={not consumed} for {queue}: {active}"
+        time.sleep(0.5)
