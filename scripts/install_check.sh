@@ -29,10 +29,22 @@ JOBS="${INSTALL_CHECK_JOBS:-4}"
 EXTRAS="snowflake,redshift,postgres,duckdb"
 # line, Airflow requirement, Airflow's first release on the line, oldest and newest Python it supports
 AF2=("apache-airflow>=2.10,<3" "" 3.10 3.12)   # floor: pyproject's own minimum (below)
-AF3=("apache-airflow>=3" 3.1.0 3.10 3.13)   # 3.0 is excluded by pyproject.toml
+# 3.0 is excluded by pyproject.toml. The Airflow 3 floor installed is 3.1.8, the last patch of 3.1:
+# Airflow 3.1.0 to 3.1.7 install, but with today's unpinned libraries (no constraints file: see
+# below) their own execution API rejects a task's start ("Remote server returned validation error")
+# before any code of this package runs, so they prove nothing about it.
+AF3=("apache-airflow>=3" "${INSTALL_CHECK_AF3_FLOOR:-3.1.8}" 3.10 3.13)
 # the Amazon provider's releases before 9.6.0 declare Airflow 3 but do not import on it (they use
 # airflow.utils.log.secrets_masker): on Airflow 3 the redshift extra's floor is this one (README)
 AF3_FLOORS=("apache-airflow-providers-amazon>=9.6.0")
+# Airflow's floor on each line is installed with Airflow's own upper bounds only: Airflow's install
+# guide adds a constraints file per release, which this machine cannot fetch. Two libraries released
+# since break the oldest Airflow 3 releases (not this package), so the lowest-direct runs on Airflow 3
+# apply these two constraints from that era (constraints, not requirements: they are not lowered):
+#   structlog<25.5: Airflow 3.1.0-3.1.7 import structlog.dev.Styles, which structlog 25.5 removed;
+#   sqlalchemy<2.1: snowflake-sqlalchemy 1.11 (what the Snowflake provider's floor resolves to)
+#   subclasses sqlalchemy.orm.context.ORMSelectCompileState, which SQLAlchemy 2.1 removed.
+AF3_ERA_CONSTRAINTS=("structlog<25.5" "sqlalchemy<2.1")
 
 start=$SECONDS
 work="$(mktemp -d "${TMPDIR:-/tmp}/datacoves-install-check.XXXXXX")"
@@ -70,7 +82,10 @@ with zipfile.ZipFile(sys.argv[1]) as whl:
         if line.startswith("Requires-Dist: "):
             req = line[len("Requires-Dist: "):]
             if "extra ==" in req:
-                print("extra", req.split(";")[0].strip())
+                # the requirement with its other markers (python_version), without the extra's
+                spec, marker = (part.strip() for part in req.split(";", 1))
+                marker = re.sub(r"\s*(and\s+)?extra\s*==\s*[\"'][^\"']+[\"']", "", marker).strip()
+                print("extra", f"{spec}; {marker}" if marker else spec)
             elif req.startswith("apache-airflow"):
                 print("floor", re.search(r">=\s*([0-9.]+)", req).group(1))
 EOF
@@ -85,11 +100,16 @@ run_one() {  # <name> <python> <resolution> <airflow requirement> <floor>
   local venv="$dir/venv" home="$dir/home" repo="$dir/repo"
   local -a reqs=("$wheel[$EXTRAS]" "$airflow_req" "pytest>=8")
   [ "$resolution" = highest ] || reqs+=("apache-airflow==$floor" "${extra_reqs[@]}")
-  [ "$resolution" = highest ] || [ "${floor%%.*}" != 3 ] || reqs+=("${AF3_FLOORS[@]}")
+  local -a constraints=()
+  if [ "$resolution" != highest ] && [ "${floor%%.*}" = 3 ]; then
+    reqs+=("${AF3_FLOORS[@]}")
+    printf '%s\n' "${AF3_ERA_CONSTRAINTS[@]}" >"$dir.constraints.txt"
+    constraints=(--constraints "$dir.constraints.txt")
+  fi
   mkdir -p "$dir" "$home"
   "$UV" venv --quiet --python "$python" "$venv"
-  echo "+ uv pip install --resolution $resolution ${reqs[*]}"
-  VIRTUAL_ENV="$venv" "$UV" pip install --quiet --resolution "$resolution" "${reqs[@]}"
+  echo "+ uv pip install --resolution $resolution ${constraints[*]} ${reqs[*]}"
+  VIRTUAL_ENV="$venv" "$UV" pip install --quiet --resolution "$resolution" "${constraints[@]}" "${reqs[@]}"
   "$venv/bin/python" "$ROOT/scripts/install_check/probe.py" imports
   mkdir -p "$repo"
   echo install-check-marker >"$repo/install_check_marker.txt"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: lint and type checks, then every test on Airflow 3.x and on Airflow 2.11, then
+# The whole test suite: lint and type checks; then, at the same time, every test on Airflow 3.x, every
+# test on Airflow 2.11 and the install check (scripts/install_check.sh: the built wheel installed as a
+# user would, per Airflow line, oldest and newest Python, newest and lowest-direct resolution); then
 # tests/platform_image on the Datacoves platform's image (Airflow 2.10.5 and the providers it pins:
 # requirements/airflow210.lock; about a minute). Fails if any check or test fails, or if a line ran no test.
 #
@@ -19,15 +21,33 @@ scripts/bootstrap.sh af3 af2 dbt af210
 export PATH="$PWD/.venvs/af3/bin:$PATH"
 echo "== ruff"; .venvs/af3/bin/ruff check datacoves_airflow_provider operators tests bench example_dags scripts
 echo "== mypy"; .venvs/af3/bin/mypy
-status=0
-for line in af3 af2; do
-  echo "== pytest on $(.venvs/$line/bin/python -c 'import airflow; print("Airflow", airflow.__version__)')"
-  # exit code 5 (no test collected) is a failure here, like any other non-zero code
-  .venvs/$line/bin/python -m pytest -n 2 --dist loadscope -p no:cacheprovider "$@" || status=$?
-  [ "$status" -eq 0 ] || { echo "pytest failed on $line (exit $status)"; exit "$status"; }
-done
-echo "== pytest on the platform image: $(.venvs/af210/bin/python -c 'import airflow; print("Airflow", airflow.__version__)')"
+# The two Airflow lines and the install check run at the same time: the suite waits on Airflow
+# processes (schedulers, retries, start-ups), so one line alone leaves a quarter of this machine's two
+# cores idle (tests/harness/profile.py measures it). Airflow 3's output streams; the others' logs are
+# printed whole when they end. Each run has its own databases, ports, Redis database and temp folders.
+logs="$(mktemp -d "${TMPDIR:-/tmp}/datacoves-test.XXXXXX")"
+trap 'rm -rf "$logs"' EXIT
+version() { ".venvs/$1/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)'; }
+pytest_line() {  # <venv> [pytest args]: every test on that line; exit code 5 (no test collected) fails too
+  local line="$1"; shift
+  ".venvs/$line/bin/python" -m pytest -n 2 --dist loadscope -p no:cacheprovider "$@"
+}
+INSTALL_CHECK_JOBS="${INSTALL_CHECK_JOBS:-2}" scripts/install_check.sh >"$logs/install_check.log" 2>&1 &
+install_pid=$!
+pytest_line af2 "$@" >"$logs/af2.log" 2>&1 &
+af2_pid=$!
+echo "== pytest on $(version af3) (streamed; $(version af2) and the install check run beside it)"
+af3_status=0; pytest_line af3 "$@" || af3_status=$?
+af2_status=0; wait "$af2_pid" || af2_status=$?
+echo "== pytest on $(version af2) (its log)"; cat "$logs/af2.log"
+install_status=0; wait "$install_pid" || install_status=$?
+echo "== install check (its log)"; cat "$logs/install_check.log"
+echo "== pytest on the platform image: $(version af210)"
 # only tests/platform_image runs here (tests/conftest.py), and it runs only here; arguments are not passed on
-.venvs/af210/bin/python -m pytest -p no:cacheprovider tests/platform_image || status=$?
-[ "$status" -eq 0 ] || { echo "pytest failed on af210 (exit $status)"; exit "$status"; }
-echo "== all checks passed on both Airflow lines and on the platform image"
+af210_status=0; .venvs/af210/bin/python -m pytest -p no:cacheprovider tests/platform_image || af210_status=$?
+status=0
+for result in "af3:$af3_status" "af2:$af2_status" "install check:$install_status" "af210:$af210_status"; do
+  [ "${result##*:}" -eq 0 ] || { echo "FAILED: ${result%:*} (exit ${result##*:})"; status=1; }
+done
+[ "$status" -eq 0 ] || exit 1
+echo "== all checks passed on both Airflow lines, the install check and the platform image"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import durations, slow_guard
+from harness import durations, profile, slow_guard
 from harness.airflow_env import migrate_airflow_home
 from harness.api_server import (
     ApiServer,
@@ -122,11 +122,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     slow_guard.install()
+    profile.install()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
-    with slow_guard.running(item.nodeid, item.get_closest_marker("slow") is not None):
+    slow = item.get_closest_marker("slow") is not None
+    with slow_guard.running(item.nodeid, slow), profile.measuring(durations.module_key(item.path)):
         return (yield)
 
 

@@ -19,4 +19,5 @@ holds only fixtures (thin wrappers over these functions) and pytest hooks.
 * :mod:`harness.dag_toolkit`: the DAG test toolkit's fixture repository and report normalising.
 * :mod:`harness.webhook_recorder`, :mod:`harness.unruly_http_server`: HTTP servers for tests.
 * :mod:`harness.durations`: per-module durations (tests/durations.json) that order the suite.
+* :mod:`harness.profile`: where the time goes (DATACOVES_TEST_PROFILE): wall, CPU, commands per module.
 """

@@ -53,7 +53,8 @@ def require_slow(what: str) -> None:
         )
 
 
-def _words(argv: object) -> list[str]:
+def words_of(argv: object) -> list[str]:
+    """The words of a command line as given to :class:`subprocess.Popen` (a list or a shell string)."""
     if isinstance(argv, str | bytes):
         return os.fsdecode(argv).split()
     if isinstance(argv, Sequence):
@@ -66,7 +67,7 @@ def is_airflow_command(argv: object) -> bool:
 
     :param argv: the command line (a list, or a string run through a shell).
     """
-    words = _words(argv)
+    words = words_of(argv)
     if not words:
         return False
     program = os.path.basename(words[0])
@@ -76,7 +77,7 @@ def is_airflow_command(argv: object) -> bool:
 def _audit(event: str, args: tuple) -> None:
     if event != "subprocess.Popen" or _running.nodeid is None or _running.slow:
         return
-    words = _words(args[1])
+    words = words_of(args[1])
     if is_airflow_command(words):
         require_slow(" ".join(["airflow", *words[1:3]]))
 
