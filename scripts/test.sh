@@ -25,19 +25,20 @@ echo "== mypy"; .venvs/af3/bin/mypy
 # processes (schedulers, retries, start-ups), so one line alone leaves a quarter of this machine's two
 # cores idle (tests/harness/profile.py measures it). Airflow 3's output streams; the others' logs are
 # printed whole when they end. Each run has its own databases, ports, Redis database and temp folders.
+# Airflow 3 has three workers (it needs about half as much CPU again as Airflow 2), Airflow 2 two.
 logs="$(mktemp -d "${TMPDIR:-/tmp}/datacoves-test.XXXXXX")"
 trap 'rm -rf "$logs"' EXIT
 version() { ".venvs/$1/bin/python" -c 'import airflow; print("Airflow", airflow.__version__)'; }
-pytest_line() {  # <venv> [pytest args]: every test on that line; exit code 5 (no test collected) fails too
-  local line="$1"; shift
-  ".venvs/$line/bin/python" -m pytest -n 2 --dist loadscope -p no:cacheprovider "$@"
+pytest_line() {  # <venv> <workers> [pytest args]: every test on that line; exit code 5 (no test collected) fails too
+  local line="$1" workers="$2"; shift 2
+  ".venvs/$line/bin/python" -m pytest -n "$workers" --dist loadscope -p no:cacheprovider "$@"
 }
 INSTALL_CHECK_JOBS="${INSTALL_CHECK_JOBS:-2}" scripts/install_check.sh >"$logs/install_check.log" 2>&1 &
 install_pid=$!
-pytest_line af2 "$@" >"$logs/af2.log" 2>&1 &
+pytest_line af2 2 "$@" >"$logs/af2.log" 2>&1 &
 af2_pid=$!
 echo "== pytest on $(version af3) (streamed; $(version af2) and the install check run beside it)"
-af3_status=0; pytest_line af3 "$@" || af3_status=$?
+af3_status=0; pytest_line af3 3 "$@" || af3_status=$?
 af2_status=0; wait "$af2_pid" || af2_status=$?
 echo "== pytest on $(version af2) (its log)"; cat "$logs/af2.log"
 install_status=0; wait "$install_pid" || install_status=$?

@@ -121,6 +121,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist 3.8's --dist loadscope hands out modules with the most tests first (its
+    # --loadscope-reorder default), which would undo harness.durations' order and leave the longest
+    # modules (few tests, minutes each) for the end of the run
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
     slow_guard.install()
     profile.install()
 

@@ -12,7 +12,8 @@ Refresh the file after adding or changing long tests, from a full run on each li
     .venvs/af3/bin/python -m pytest -n 2 --dist loadscope -p no:cacheprovider --record-durations
     .venvs/af2/bin/python -m pytest -n 2 --dist loadscope -p no:cacheprovider --record-durations
 
-(only the modules that ran are updated). ``python tests/harness/durations.py`` prints the order.
+(only the modules that ran are updated; tests/conftest.py turns off xdist's own reordering by test
+count). ``python tests/harness/durations.py`` prints the order.
 """
 
 from __future__ import annotations

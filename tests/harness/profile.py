@@ -5,11 +5,12 @@ of the processes it waited for, and the commands it started (``airflow dags test
 Set ``DATACOVES_TEST_PROFILE=<file>`` on a run: each test appends one JSON line to the file (every
 xdist worker appends to the same file; lines are short and written whole). Then::
 
-    python tests/harness/profile.py <file>
+    cd tests && python -m harness.profile <file> [airflow3|airflow2]
 
-prints one row per module, longest first, and the totals. Commands are counted where the test process
-starts them (a scheduler's own task processes are not counted; their CPU time is, once the scheduler
-has been waited for, in the test that stopped it: a module-scoped cluster's teardown).
+prints one row per module, longest first, and the totals (of one Airflow line, or of all).
+Commands are counted where the test process starts them (a scheduler's own task processes are not
+counted; their CPU time is, once the scheduler has been waited for, in the test that stopped it: a
+module-scoped cluster's teardown).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from harness.durations import line_key
 from harness.slow_guard import words_of
 
 PROFILE_FILE = os.environ.get("DATACOVES_TEST_PROFILE")
@@ -82,6 +84,7 @@ def measuring(module: str) -> Iterator[None]:
     finally:
         own_after, children_after = _cpu()
         line = {
+            "line": line_key(),
             "module": module,
             "wall": round(time.monotonic() - wall, 2),
             "cpu": round(own_after - own, 2),
@@ -92,14 +95,17 @@ def measuring(module: str) -> Iterator[None]:
             out.write(json.dumps(line) + "\n")
 
 
-def summarize(path: Path) -> str:
+def summarize(path: Path, line: str | None = None) -> str:
     """The per-module table of a profile file.
 
     :param path: a file written by a run with ``DATACOVES_TEST_PROFILE`` set.
+    :param line: only this Airflow line's tests (``airflow3``, ``airflow2``); default all.
     """
     rows: dict[str, dict] = defaultdict(lambda: {"tests": 0, "wall": 0.0, "cpu": 0.0, "commands": Counter()})
     for text in path.read_text().splitlines():
         record = json.loads(text)
+        if line is not None and record.get("line") != line:
+            continue
         row = rows[record["module"]]
         row["tests"] += 1
         row["wall"] += record["wall"]
@@ -123,4 +129,4 @@ def summarize(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    print(summarize(Path(sys.argv[1])))
+    print(summarize(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else None))
