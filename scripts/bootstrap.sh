@@ -23,9 +23,7 @@ for line in "${lines[@]}"; do
     *) echo "unknown venv line '$line' (use af3, af2, af210, dbt or bench)" >&2; exit 2 ;; esac
   venv=".venvs/$line"
   [ -x "$venv/bin/python" ] || "$UV" venv --quiet --python "$("$PYTHON" -c 'import sys; print(sys.executable)')" "$venv"
-  # no --compile-bytecode: compiling every installed module cost more than two minutes of CPU per
-  # run; Python compiles what is imported, once, on first use
-  VIRTUAL_ENV="$venv" "$UV" pip sync --quiet "$lock"
+  VIRTUAL_ENV="$venv" "$UV" pip sync --quiet --compile-bytecode "$lock"
   if [ "$line" = bench ]; then
     echo "$venv ready: $("$venv/bin/python" -c 'import dlt, duckdb; print("dlt", dlt.__version__, "duckdb", duckdb.__version__)')"
   elif [ "$line" = af210 ]; then
