@@ -241,7 +241,10 @@ class S3ArtifactStore:
 
     def _s3(self) -> Any:
         if self._client is None:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+            from datacoves_airflow_provider.optional_import import requires_extra
+
+            with requires_extra("aws"):
+                from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
             self._client = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
         return self._client
@@ -251,7 +254,10 @@ class S3ArtifactStore:
 
     def download(self, key: ArtifactKey, destination: Path) -> bool:
         """See :meth:`ArtifactStore.download`."""
-        from botocore.exceptions import ClientError
+        from datacoves_airflow_provider.optional_import import requires_extra
+
+        with requires_extra("aws"):
+            from botocore.exceptions import ClientError
 
         try:
             with atomic_destination(destination) as partial:
@@ -276,7 +282,10 @@ class S3ArtifactStore:
 
         :param key: the artifact.
         """
-        from botocore.exceptions import ClientError
+        from datacoves_airflow_provider.optional_import import requires_extra
+
+        with requires_extra("aws"):
+            from botocore.exceptions import ClientError
 
         try:
             head = self._s3().head_object(Bucket=self.bucket, Key=self._object_key(key))

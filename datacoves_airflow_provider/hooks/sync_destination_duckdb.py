@@ -76,7 +76,10 @@ class DuckDBDestination(SyncDestination):
 
     def connect(self) -> Any:
         """Open the file (created if missing) and start the sync's transaction."""
-        import duckdb
+        from datacoves_airflow_provider.optional_import import requires_extra
+
+        with requires_extra("duckdb"):
+            import duckdb
 
         path = self.path
         if path is None:

@@ -71,8 +71,11 @@ class SnowflakeDestination(SyncDestination):
 
     def connect(self) -> Any:
         """Connect with the hook's parameters, plus ``protocol`` and ``network_timeout`` from extra."""
-        import snowflake.connector
-        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+        from datacoves_airflow_provider.optional_import import requires_extra
+
+        with requires_extra("snowflake"):
+            import snowflake.connector
+            from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
         self._in_transaction = False
         self._rebuilt.clear()

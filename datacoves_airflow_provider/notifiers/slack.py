@@ -158,7 +158,11 @@ class SlackNotifier(AlertNotifier):
         :raises SlackWebhookError: the connection has no token, or Slack answered other than 200.
         """
         import requests
-        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+        from datacoves_airflow_provider.optional_import import requires_extra
+
+        with requires_extra("slack"):
+            from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
         from datacoves_airflow_provider.hooks.http_session import HttpLimitError, post_webhook
 

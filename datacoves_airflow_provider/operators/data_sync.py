@@ -155,7 +155,10 @@ def make_destination(
 
         hook = None
         if connection is not None:
-            from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+            from datacoves_airflow_provider.optional_import import requires_extra
+
+            with requires_extra("redshift"):
+                from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
             hook = RedshiftSQLHook(redshift_conn_id=name)
             hook.__dict__["conn"] = connection  # the hook's cached ``conn`` property

@@ -275,7 +275,10 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         if self.aws_kwargs is None:
             return None
         if self._aws is None:
-            from airflow.providers.amazon.aws.secrets.secrets_manager import SecretsManagerBackend
+            from datacoves_airflow_provider.optional_import import requires_extra
+
+            with requires_extra("aws"):
+                from airflow.providers.amazon.aws.secrets.secrets_manager import SecretsManagerBackend
 
             self._aws = SecretsManagerBackend(**self.aws_kwargs)
         return self._aws
