@@ -105,7 +105,7 @@ def repository_source(*, check: bool = True) -> RepositorySource:
     its own private copy, and its command sees ``DATACOVES__REPO_PATH`` pointing at that copy.
 
     :param check: also check the folder is there and readable (a
-        :class:`~datacoves_airflow_provider.operators.repo_staging.RepositorySourceError` naming the
+        :class:`~datacoves_airflow_provider.staging.repository.RepositorySourceError` naming the
         variable otherwise).
     :raises MissingEnvironmentError: neither variable is set.
     """
@@ -130,7 +130,7 @@ def repository_source(*, check: bool = True) -> RepositorySource:
 
 
 def _check_readable_folder(source: RepositorySource) -> None:
-    from datacoves_airflow_provider.operators.repo_staging import RepositorySourceError
+    from datacoves_airflow_provider.staging.repository import RepositorySourceError
 
     if source.variable == REPO_PATH_RO:
         fix = (

@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from datacoves_airflow_provider.hooks.postgres_copy import ByteSink
-from datacoves_airflow_provider.hooks.sync_tables import (
+from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink
+from datacoves_airflow_provider.data_sync.table_specs import (
     ColumnKind,
     ColumnSpec,
     TableSpec,

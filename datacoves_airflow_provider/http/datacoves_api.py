@@ -1,7 +1,7 @@
 """Where the Datacoves API is, and whose account, project and environment a client works on.
 
-Shared by the dbt API client (:mod:`~datacoves_airflow_provider.hooks.dbt_api`) and the secrets
-client (:mod:`~datacoves_airflow_provider.hooks.datacoves_secrets`). Read from the variables the
+Shared by the dbt API client (:mod:`~datacoves_airflow_provider.dbt.api_client`) and the secrets
+client (:mod:`~datacoves_airflow_provider.secrets.api_client`). Read from the variables the
 platform injects, at the point of use, never at import time.
 """
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.http_session import (
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.http.session import (
     MAX_REPLY_BYTES,
     HttpLimitError,
     bounded_request,
