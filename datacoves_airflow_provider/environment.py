@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 __all__ = [
     "DEFAULT_VIRTUALENV",
     "REPO_PATH",
@@ -33,11 +35,11 @@ REPO_PATH_RO = "DATACOVES__REPO_PATH_RO"
 DEFAULT_VIRTUALENV = "/opt/datacoves/virtualenvs/main"
 
 
-class MissingEnvironmentError(RuntimeError):
+class MissingEnvironmentError(DatacovesError, RuntimeError):
     """A variable the platform normally sets is missing: the message says what to set."""
 
 
-class InvalidSettingError(ValueError):
+class InvalidSettingError(DatacovesError, ValueError):
     """A ``[datacoves]`` setting has a value the provider cannot use: the message names it and the fix."""
 
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from datacoves_airflow_provider.atomic_file import atomic_destination
+from datacoves_airflow_provider.exceptions import DatacovesError
 from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.http.session import (
     MAX_REPLY_BYTES,
@@ -73,11 +74,11 @@ MAX_JSON_BYTES = 20 * MAX_REPLY_BYTES
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 
 
-class DbtApiError(RuntimeError):
+class DbtApiError(DatacovesError, RuntimeError):
     """The dbt API refused a request or could not be reached; the message says which and why."""
 
 
-class _NoSuchFile(Exception):
+class _NoSuchFile(DatacovesError):
     """Raised inside a download when the reply says the file does not exist."""
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote, urlparse
 
 from datacoves_airflow_provider.atomic_file import atomic_destination
+from datacoves_airflow_provider.exceptions import DatacovesError
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.dbt.api_client import DbtApiClient
@@ -64,7 +65,7 @@ PLATFORM_MARKERS = ("DATACOVES__AIRFLOW_TYPE", "DATACOVES__ENVIRONMENT_SLUG")
 DEFAULT_AWS_CONN_ID = "aws_default"
 
 
-class ArtifactStoreConfigError(ValueError):
+class ArtifactStoreConfigError(DatacovesError, ValueError):
     """The artifact store setting cannot work; the message names the setting and the fix."""
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 __all__ = [
     "DEFAULT_PROFILE_NAME",
     "DEFAULT_TARGET_NAME",
@@ -70,7 +72,7 @@ _INTEGER_FIELDS = frozenset(
 _JINJA = re.compile(r"{{|{%|{#")
 
 
-class DbtProfileError(ValueError):
+class DbtProfileError(DatacovesError, ValueError):
     """A connection cannot be turned into a dbt profile; the message names the connection and field."""
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.exceptions import DatacovesError
 from datacoves_airflow_provider.http.session import check_timeout_and_retries
 
 __all__ = [
@@ -38,7 +39,7 @@ CONNECTOR = "connector"
 _CONNECTOR_HOST = re.compile(r"(^|\.)(webhook\.office\.com|outlook\.office(365)?\.com)$", re.IGNORECASE)
 
 
-class MSTeamsWebhookError(Exception):
+class MSTeamsWebhookError(DatacovesError):
     """The webhook did not accept the message (the text never contains the URL)."""
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 __all__ = ["DatacovesApiConfigError", "DatacovesApiSettings"]
 
 #: Each setting and the variables it is read from, first match wins.
@@ -24,7 +26,7 @@ _VARIABLES = {
 }
 
 
-class DatacovesApiConfigError(ValueError):
+class DatacovesApiConfigError(DatacovesError, ValueError):
     """A setting is missing or malformed; the message names the variables to set."""
 
 

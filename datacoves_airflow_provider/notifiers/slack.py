@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.exceptions import DatacovesError
 from datacoves_airflow_provider.hooks.ms_teams_webhook import connection_id_candidates
 from datacoves_airflow_provider.http.session import check_timeout_and_retries
 from datacoves_airflow_provider.notifiers.alert_card import AlertCard, truncate
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class SlackWebhookError(Exception):
+class SlackWebhookError(DatacovesError):
     """Slack did not accept the message, or the connection holds no webhook (the text never
     contains the webhook URL or token)."""
 

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from datacoves_airflow_provider.environment import MissingEnvironmentError
+from datacoves_airflow_provider.exceptions import DatacovesError
 
 __all__ = [
     "RepositorySourceError",
@@ -61,7 +62,7 @@ _COPY_THREADS = max(2, min(4, os.cpu_count() or 2))
 _DBT_OUTPUT_DIRS = frozenset({"target", "logs"})
 
 
-class StagingError(RuntimeError):
+class StagingError(DatacovesError, RuntimeError):
     """The repository could not be staged: the message says which path and why."""
 
 

@@ -87,12 +87,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 __all__ = ["DatacovesApiServer", "main"]
 
 _UNTAGGED = "_untagged"
 
 
-class _Error(Exception):
+class _Error(DatacovesError):
     def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)
         self.status = status
