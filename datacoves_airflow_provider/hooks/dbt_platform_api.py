@@ -1,21 +1,7 @@
-"""A documented import path: re-exports ``datacoves_airflow_provider.dbt.platform_api``."""
+"""A documented import path: this module *is* ``datacoves_airflow_provider.dbt.platform_api``."""
 
-from datacoves_airflow_provider.dbt.platform_api import (
-    DBT_API_TOKEN_VARIABLE,
-    INTERNAL_PREFIX,
-    V2_PREFIX,
-    DbtPlatformApiClient,
-    DbtPlatformApiSettings,
-    is_truthy,
-    platform_api_url,
-)
+import sys
 
-__all__ = [
-    "DBT_API_TOKEN_VARIABLE",
-    "INTERNAL_PREFIX",
-    "V2_PREFIX",
-    "DbtPlatformApiClient",
-    "DbtPlatformApiSettings",
-    "is_truthy",
-    "platform_api_url",
-]
+from datacoves_airflow_provider.dbt import platform_api
+
+sys.modules[__name__] = platform_api

@@ -1,11 +1,7 @@
-"""A documented import path: re-exports ``datacoves_airflow_provider.dbt.retry``."""
+"""A documented import path: this module *is* ``datacoves_airflow_provider.dbt.retry``."""
 
-from datacoves_airflow_provider.dbt.retry import (
-    dbt_retry_command,
-    retry_selectors,
-)
+import sys
 
-__all__ = [
-    "dbt_retry_command",
-    "retry_selectors",
-]
+from datacoves_airflow_provider.dbt import retry
+
+sys.modules[__name__] = retry

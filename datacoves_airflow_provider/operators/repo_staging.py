@@ -1,27 +1,7 @@
-"""A documented import path: re-exports ``datacoves_airflow_provider.staging.repository``."""
+"""A documented import path: this module *is* ``datacoves_airflow_provider.staging.repository``."""
 
-from datacoves_airflow_provider.staging.repository import (
-    STAGING_DIR_SETTING,
-    STAGING_PREFIX,
-    RepositorySourceError,
-    StagedRepository,
-    StagingError,
-    StagingPolicy,
-    is_within,
-    log,
-    prepare_staging_base,
-    stage_repository,
-)
+import sys
 
-__all__ = [
-    "STAGING_DIR_SETTING",
-    "STAGING_PREFIX",
-    "RepositorySourceError",
-    "StagedRepository",
-    "StagingError",
-    "StagingPolicy",
-    "is_within",
-    "log",
-    "prepare_staging_base",
-    "stage_repository",
-]
+from datacoves_airflow_provider.staging import repository
+
+sys.modules[__name__] = repository
