@@ -81,7 +81,7 @@ def child(kind: str, source: str, work: str) -> None:
         middle = time.perf_counter()
         shutil.copyfile(stored, out)
     else:
-        from datacoves_airflow_provider.hooks.dbt_artifact_store import (
+        from datacoves_airflow_provider.dbt.artifact_store import (
             ArtifactKey,
             artifact_store_from_config,
         )

@@ -45,12 +45,12 @@ PHASES = ("read", "copy", "delete", "insert", "fixed")
 
 OURS = r"""
 import json, os, sys, time
-from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase, MetadataSnapshot
-from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
-from datacoves_airflow_provider.hooks.sync_destination_duckdb import DuckDBDestination
-from datacoves_airflow_provider.hooks.sync_destination_postgres import PostgresDestination
-from datacoves_airflow_provider.operators.data_sync_engine import DataSync
-from datacoves_airflow_provider.operators.data_sync_tables import TableSelection
+from datacoves_airflow_provider.data_sync.source import AirflowMetadataDatabase, MetadataSnapshot
+from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
+from datacoves_airflow_provider.data_sync.destinations.duckdb import DuckDBDestination
+from datacoves_airflow_provider.data_sync.destinations.postgres import PostgresDestination
+from datacoves_airflow_provider.data_sync.engine import DataSync
+from datacoves_airflow_provider.data_sync.table_selection import TableSelection
 
 source_url, dest, target = sys.argv[1:4]
 # a worker has Airflow and the provider hooks imported already; the baselines' timings exclude imports too

@@ -264,7 +264,7 @@ def run_task(op: Any, run_id: str, try_number: int, log_path: Path) -> tuple[flo
 
 def stored_run_results(store_root: Path, task_id: str, run_id: str) -> dict[str, Any]:
     """The run_results.json the task uploaded, read back through the store's public class."""
-    from datacoves_airflow_provider.hooks.dbt_artifact_store import ArtifactKey, LocalArtifactStore, RunScope
+    from datacoves_airflow_provider.dbt.artifact_store import ArtifactKey, LocalArtifactStore, RunScope
 
     with tempfile.TemporaryDirectory() as tmp:
         dest = Path(tmp) / "run_results.json"

@@ -142,7 +142,7 @@ def build_tasks() -> tuple[Any, Any, Any]:
 
 def time_download(tmp: Path) -> tuple[float, int]:
     """Median seconds of downloading the static artifacts alone (and their total bytes)."""
-    from datacoves_airflow_provider.hooks.dbt_artifact_store import (
+    from datacoves_airflow_provider.dbt.artifact_store import (
         SHARED_TAG,
         ArtifactKey,
         artifact_store_from_config,

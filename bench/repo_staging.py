@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic_repo import build_synthetic_repo
 
-from datacoves_airflow_provider.operators.repo_staging import stage_repository
+from datacoves_airflow_provider.staging.repository import stage_repository
 
 GOAL = 0.25
 ROUNDS = 5

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from airflow import __version__ as AIRFLOW_VERSION
 from packaging.version import Version
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 if TYPE_CHECKING:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.providers.common.compat.sdk import (
@@ -172,7 +174,7 @@ def _set_during_execution_airflow_2() -> Any:
     return SetDuringExecution()
 
 
-class SecretsLookupRefusedOnAirflow2(PermissionError):
+class SecretsLookupRefusedOnAirflow2(DatacovesError, PermissionError):
     """What ``SecretsLookupRefused`` is on Airflow 2.11, which logs any backend error and searches
     on (see docs/secrets.md)."""
 

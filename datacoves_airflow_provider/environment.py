@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 __all__ = [
     "DEFAULT_VIRTUALENV",
     "REPO_PATH",
@@ -33,11 +35,11 @@ REPO_PATH_RO = "DATACOVES__REPO_PATH_RO"
 DEFAULT_VIRTUALENV = "/opt/datacoves/virtualenvs/main"
 
 
-class MissingEnvironmentError(RuntimeError):
+class MissingEnvironmentError(DatacovesError, RuntimeError):
     """A variable the platform normally sets is missing: the message says what to set."""
 
 
-class InvalidSettingError(ValueError):
+class InvalidSettingError(DatacovesError, ValueError):
     """A ``[datacoves]`` setting has a value the provider cannot use: the message names it and the fix."""
 
 
@@ -105,7 +107,7 @@ def repository_source(*, check: bool = True) -> RepositorySource:
     its own private copy, and its command sees ``DATACOVES__REPO_PATH`` pointing at that copy.
 
     :param check: also check the folder is there and readable (a
-        :class:`~datacoves_airflow_provider.operators.repo_staging.RepositorySourceError` naming the
+        :class:`~datacoves_airflow_provider.staging.repository.RepositorySourceError` naming the
         variable otherwise).
     :raises MissingEnvironmentError: neither variable is set.
     """
@@ -130,7 +132,7 @@ def repository_source(*, check: bool = True) -> RepositorySource:
 
 
 def _check_readable_folder(source: RepositorySource) -> None:
-    from datacoves_airflow_provider.operators.repo_staging import RepositorySourceError
+    from datacoves_airflow_provider.staging.repository import RepositorySourceError
 
     if source.variable == REPO_PATH_RO:
         fix = (

@@ -11,7 +11,7 @@ from datetime import timedelta
 from airflow.decorators import dag, task
 from pendulum import datetime
 
-from datacoves_airflow_provider.operators.dbt_retry import dbt_retry_command
+from datacoves_airflow_provider.dbt.retry import dbt_retry_command
 
 
 @dag(

@@ -43,19 +43,21 @@ from harness.webhook_recorder import WebhookRecorder, webhook_recorder
 from pendulum import datetime
 
 from datacoves_airflow_provider.compat import AirflowException, AirflowNotFoundException, SecretsLookupRefused
-from datacoves_airflow_provider.environment import InvalidSettingError, MissingEnvironmentError
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
-from datacoves_airflow_provider.hooks.datacoves_secrets import DatacovesSecretsClient, DatacovesSecretsError
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
-from datacoves_airflow_provider.hooks.dbt_artifact_store import (
+from datacoves_airflow_provider.data_sync.destinations.base import DestinationError, UnmanagedTableError
+from datacoves_airflow_provider.data_sync.table_selection import MissingTablesError, TableSelection
+from datacoves_airflow_provider.dbt.api_client import DbtApiClient, DbtApiError
+from datacoves_airflow_provider.dbt.artifact_store import (
     ArtifactKey,
     ArtifactStoreConfigError,
     LocalArtifactStore,
     artifact_store_from_config,
 )
-from datacoves_airflow_provider.hooks.dbt_platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
+from datacoves_airflow_provider.dbt.platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
+from datacoves_airflow_provider.dbt.profiles import DbtProfileError, build_target
+from datacoves_airflow_provider.dbt.retry import dbt_retry_command
+from datacoves_airflow_provider.environment import InvalidSettingError, MissingEnvironmentError
 from datacoves_airflow_provider.hooks.ms_teams_webhook import MSTeamsWebhookError, MSTeamsWebhookHook
-from datacoves_airflow_provider.hooks.sync_destination import DestinationError, UnmanagedTableError
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
 from datacoves_airflow_provider.notifiers.integration import IntegrationNotifier
 from datacoves_airflow_provider.notifiers.integration import inform_failure as integration_inform_failure
 from datacoves_airflow_provider.notifiers.ms_teams import MSTeamsNotifier
@@ -66,12 +68,10 @@ from datacoves_airflow_provider.operators.data_sync import (
     DatacovesDataSyncOperatorSnowflake,
     make_destination,
 )
-from datacoves_airflow_provider.operators.data_sync_tables import MissingTablesError, TableSelection
 from datacoves_airflow_provider.operators.dbt import DatacovesDbtOperator
-from datacoves_airflow_provider.operators.dbt_profiles import DbtProfileError, build_target
-from datacoves_airflow_provider.operators.dbt_retry import dbt_retry_command
-from datacoves_airflow_provider.operators.repo_staging import StagingError
+from datacoves_airflow_provider.secrets.api_client import DatacovesSecretsClient, DatacovesSecretsError
 from datacoves_airflow_provider.secrets.datacoves import DatacovesSecretsBackend
+from datacoves_airflow_provider.staging.repository import StagingError
 
 PACKAGE = ROOT / "datacoves_airflow_provider"
 SURFACES = ("decorator", "env", "connection", "table", "artifact", "webhook", "secrets", "cli")

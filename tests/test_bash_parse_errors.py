@@ -9,7 +9,7 @@ from airflow.decorators import dag, task
 from pendulum import datetime
 
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
-from datacoves_airflow_provider.operators.repo_staging import StagingPolicy
+from datacoves_airflow_provider.staging.repository import StagingPolicy
 
 
 def build(**kwargs):

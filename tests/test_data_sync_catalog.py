@@ -18,8 +18,8 @@ import psycopg2
 import pytest
 from harness.data_sync import MetadataDb, create_database, metadata_database
 
-from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
-from datacoves_airflow_provider.hooks.sync_destination_postgres import PostgresDestination
+from datacoves_airflow_provider.data_sync.destinations.postgres import PostgresDestination
+from datacoves_airflow_provider.data_sync.source import AirflowMetadataDatabase
 
 
 @pytest.fixture(scope="module")

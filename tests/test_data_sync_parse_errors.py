@@ -9,14 +9,14 @@ import pytest
 from airflow.decorators import dag, task
 from pendulum import datetime
 
-from datacoves_airflow_provider.hooks.sync_tables import stage_table_name
-from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator
-from datacoves_airflow_provider.operators.data_sync_tables import (
+from datacoves_airflow_provider.data_sync.table_selection import (
     DEFAULT_TABLES,
     SECRET_BEARING_TABLES,
     MissingTablesError,
     TableSelection,
 )
+from datacoves_airflow_provider.data_sync.table_specs import stage_table_name
+from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator
 from operators.datacoves.data_sync import (
     DatacovesDataSyncOperatorRedshift,
     DatacovesDataSyncOperatorSnowflake,

@@ -40,17 +40,17 @@ from harness.metadata_seed import seed_metadata_rows
 from harness.network import free_port
 from harness.paths import AIRFLOW_BIN, DAGS, DEMO_REPO
 
-from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
-from datacoves_airflow_provider.hooks.sync_destination import DestinationError, UnmanagedTableError
-from datacoves_airflow_provider.hooks.sync_destination_duckdb import DuckDBDestination
-from datacoves_airflow_provider.hooks.sync_destination_postgres import (
+from datacoves_airflow_provider.data_sync.destinations.base import DestinationError, UnmanagedTableError
+from datacoves_airflow_provider.data_sync.destinations.duckdb import DuckDBDestination
+from datacoves_airflow_provider.data_sync.destinations.postgres import (
     PostgresDestination,
     RedshiftDestination,
 )
-from datacoves_airflow_provider.hooks.sync_destination_snowflake import SnowflakeDestination
-from datacoves_airflow_provider.hooks.sync_tables import stage_table_name
-from datacoves_airflow_provider.operators.data_sync_engine import DataSync
-from datacoves_airflow_provider.operators.data_sync_tables import SECRET_BEARING_TABLES, TableSelection
+from datacoves_airflow_provider.data_sync.destinations.snowflake import SnowflakeDestination
+from datacoves_airflow_provider.data_sync.engine import DataSync
+from datacoves_airflow_provider.data_sync.source import AirflowMetadataDatabase
+from datacoves_airflow_provider.data_sync.table_selection import SECRET_BEARING_TABLES, TableSelection
+from datacoves_airflow_provider.data_sync.table_specs import stage_table_name
 
 SCHEMA = "airflow_sync"
 PLANTED = ["Planted-Conn-Secret-91a4", "Planted-Var-Secret-3c7e"]
@@ -299,12 +299,12 @@ def test_permission_denied_names_the_connection_and_the_privilege(metadata, monk
 
 KILL_SCRIPT = """
 import sys
-from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
-from datacoves_airflow_provider.hooks.sync_destination_duckdb import DuckDBDestination
-from datacoves_airflow_provider.hooks.sync_destination_postgres import PostgresDestination, RedshiftDestination
-from datacoves_airflow_provider.hooks.sync_destination_snowflake import SnowflakeDestination
-from datacoves_airflow_provider.operators.data_sync_engine import DataSync
-from datacoves_airflow_provider.operators.data_sync_tables import TableSelection
+from datacoves_airflow_provider.data_sync.source import AirflowMetadataDatabase
+from datacoves_airflow_provider.data_sync.destinations.duckdb import DuckDBDestination
+from datacoves_airflow_provider.data_sync.destinations.postgres import PostgresDestination, RedshiftDestination
+from datacoves_airflow_provider.data_sync.destinations.snowflake import SnowflakeDestination
+from datacoves_airflow_provider.data_sync.engine import DataSync
+from datacoves_airflow_provider.data_sync.table_selection import TableSelection
 url, kind, target = sys.argv[1:4]
 destination = PostgresDestination("warehouse") if kind == "postgres" else DuckDBDestination("warehouse", path=target)
 DataSync(AirflowMetadataDatabase(url), destination, "airflow_sync", TableSelection.from_arguments([], None),

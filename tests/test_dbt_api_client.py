@@ -11,8 +11,8 @@ from harness.api_server import running_datacoves_api_server
 from harness.network import free_port
 from harness.unruly_http_server import MIB, unruly_server
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient, DbtApiError
+from datacoves_airflow_provider.dbt.api_client import DbtApiClient, DbtApiError
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiConfigError, DatacovesApiSettings
 
 
 def client_for(server, **overrides) -> DbtApiClient:

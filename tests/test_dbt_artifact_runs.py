@@ -12,8 +12,8 @@ from harness.airflow_env import latest_run_id as run_id
 from harness.dbt import RETRIED, node_ids, run_billing, statuses
 from harness.network import free_port
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.dbt_api import RETRIES, DbtApiClient
+from datacoves_airflow_provider.dbt.api_client import RETRIES, DbtApiClient
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 
 DAGS = Path(__file__).parent / "dags"
 
@@ -217,7 +217,7 @@ def test_expected_files_must_be_downloadable(tmp_path):
 
 
 def platform_client(server, environment: str):
-    from datacoves_airflow_provider.hooks.dbt_platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
+    from datacoves_airflow_provider.dbt.platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
 
     env = server.platform_env(DATACOVES__ENVIRONMENT_SLUG=environment)
     return DbtPlatformApiClient(DbtPlatformApiSettings.from_environment(env, token=server.dbt_api_token))

@@ -9,9 +9,8 @@ import os
 import pytest
 from harness.warehouses import aws_connection
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
-from datacoves_airflow_provider.hooks.dbt_artifact_store import (
+from datacoves_airflow_provider.dbt.api_client import DbtApiClient
+from datacoves_airflow_provider.dbt.artifact_store import (
     ArtifactKey,
     ArtifactStoreConfigError,
     DbtApiArtifactStore,
@@ -24,7 +23,8 @@ from datacoves_airflow_provider.hooks.dbt_artifact_store import (
     decode_metadata_value,
     encode_metadata_value,
 )
-from datacoves_airflow_provider.hooks.dbt_platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
+from datacoves_airflow_provider.dbt.platform_api import DbtPlatformApiClient, DbtPlatformApiSettings
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 
 RUN_A = RunScope("sales", "scheduled__2024-01-02T00:00:00+00:00", "dbt_build")
 RUN_B = RunScope("sales", "manual__2024-01-02T05:00:00+00:00", "dbt_build")

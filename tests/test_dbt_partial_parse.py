@@ -17,7 +17,7 @@ import pytest
 from harness.dbt import dbt_env
 from harness.paths import DEMO_REPO
 
-from datacoves_airflow_provider.operators.dbt_partial_parse import (
+from datacoves_airflow_provider.dbt.partial_parse import (
     PartialParseCheck,
     UnreadableParseState,
     explain_full_reparse,

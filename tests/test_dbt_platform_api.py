@@ -11,15 +11,15 @@ import pytest
 import requests
 from harness.network import free_port
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiError
-from datacoves_airflow_provider.hooks.dbt_platform_api import (
+from datacoves_airflow_provider.dbt.api_client import DbtApiError
+from datacoves_airflow_provider.dbt.manifest_upload import upload_manifest, upload_manifest_enabled
+from datacoves_airflow_provider.dbt.platform_api import (
     V2_PREFIX,
     DbtPlatformApiClient,
     DbtPlatformApiSettings,
     is_truthy,
 )
-from datacoves_airflow_provider.hooks.manifest_upload import upload_manifest, upload_manifest_enabled
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiConfigError
 from datacoves_airflow_provider.testing.datacoves_api_server import DatacovesApiServer
 
 

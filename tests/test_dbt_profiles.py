@@ -21,7 +21,7 @@ from airflow.models.connection import Connection
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from datacoves_airflow_provider.operators.dbt_profiles import (
+from datacoves_airflow_provider.dbt.profiles import (
     DbtProfileError,
     WrittenProfile,
     build_target,
@@ -438,7 +438,7 @@ def test_repr_of_a_written_profile_hides_its_secrets(written):
 
 
 def test_repr_of_connection_fields_hides_the_extras():
-    from datacoves_airflow_provider.operators.dbt_profiles import _Fields
+    from datacoves_airflow_provider.dbt.profiles import _Fields
 
     fields = _Fields(CASES["bigquery-keyfile-json-string"].connection("gcp"), "google_cloud_platform")
     assert KEY_ID not in repr(fields) and "extras=<hidden>" in repr(fields)
@@ -541,7 +541,7 @@ def test_check_overrides_never_quotes_a_secret(overrides):
 
 
 def test_overrides_text_that_is_not_a_dict_is_not_quoted():
-    from datacoves_airflow_provider.operators.dbt_profiles import parse_overrides_text
+    from datacoves_airflow_provider.dbt.profiles import parse_overrides_text
 
     assert parse_overrides_text(' {"threads": 2} ') == {"threads": 2}
     assert parse_overrides_text("{'threads': 2}") == {"threads": 2}  # a dict's repr
@@ -600,7 +600,7 @@ def test_secrets_are_given_to_the_masker(tmp_path):
 def test_secret_fields_of_overrides_are_given_to_the_masker():
     """What the dbt operator does with ``overrides`` as soon as they are rendered."""
     from datacoves_airflow_provider.compat import redact
-    from datacoves_airflow_provider.operators.dbt_profiles import mask_secret_fields
+    from datacoves_airflow_provider.dbt.profiles import mask_secret_fields
 
     password, token, schema = ("Fresh-" + os.urandom(8).hex() for _ in range(3))
     mask_secret_fields({"password": password, "keyfile_json": {"refresh_token": token}, "schema": schema})

@@ -18,8 +18,8 @@ from harness.airflow_cluster import airflow_cluster
 from harness.dbt import RETRIED, dbt_env, node_ids
 from harness.paths import ROOT
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
+from datacoves_airflow_provider.dbt.api_client import DbtApiClient
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 
 pytestmark = pytest.mark.slow  # every test here starts Airflow
 

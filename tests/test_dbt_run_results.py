@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from datacoves_airflow_provider.dbt.run_results import format_summary, read_run_summary
 from datacoves_airflow_provider.operators.dbt import DatacovesDbtOperator
-from datacoves_airflow_provider.operators.dbt_run_results import format_summary, read_run_summary
 
 
 def write_results(path, statuses):
@@ -112,7 +112,7 @@ def test_malformed_run_results_give_one_warning_and_no_summary(tmp_path, make, r
 
 
 def test_run_results_read_is_bounded(tmp_path, monkeypatch):
-    import datacoves_airflow_provider.operators.dbt_run_results as module
+    import datacoves_airflow_provider.dbt.run_results as module
 
     path = tmp_path / "run_results.json"
     write_results(path, ["success"] * 50)

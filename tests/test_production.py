@@ -42,8 +42,8 @@ from harness.paths import DEMO_REPO, ROOT
 from harness.repos import copy_as_git_repo, tree_fingerprint
 from harness.warehouses import PG_DSN, aws_connection
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
+from datacoves_airflow_provider.dbt.api_client import DbtApiClient
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 
 pytestmark = pytest.mark.slow  # every test here starts Airflow
 

@@ -24,8 +24,8 @@ from harness.dbt import run_billing, statuses
 from harness.network import free_port
 from harness.paths import DEMO_REPO
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.dbt_api import RETRIES, DbtApiClient
+from datacoves_airflow_provider.dbt.api_client import RETRIES, DbtApiClient
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 
 pytestmark = pytest.mark.slow  # every test here starts Airflow
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from harness.repos import build_sample_repo, tree_fingerprint
 
-from datacoves_airflow_provider.operators.repo_staging import (
+from datacoves_airflow_provider.staging.repository import (
     StagingError,
     StagingPolicy,
     stage_repository,
@@ -337,7 +337,7 @@ def test_unwritable_staging_base_is_a_clear_error(repo: Path, tmp_path: Path):
     missing = base / "sub" / "stage"
     code = (
         "import sys\n"
-        "from datacoves_airflow_provider.operators.repo_staging import stage_repository, StagingError\n"
+        "from datacoves_airflow_provider.staging.repository import stage_repository, StagingError\n"
         "for base in sys.argv[2:]:\n"
         "    try:\n"
         "        with stage_repository(sys.argv[1], base_dir=base): pass\n"

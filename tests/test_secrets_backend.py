@@ -26,8 +26,8 @@ from harness.secrets_stores import (
 from harness.unruly_http_server import unruly_server
 
 from datacoves_airflow_provider.compat import SecretsLookupRefused, redact
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.datacoves_secrets import (
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.secrets.api_client import (
     DatacovesSecret,
     DatacovesSecretsClient,
     DatacovesSecretsError,

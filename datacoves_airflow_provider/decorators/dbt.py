@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from datacoves_airflow_provider.compat import DecoratedOperator, TaskDecorator, task_decorator_factory
+from datacoves_airflow_provider.dbt.artifacts import reduce_expected_files
 from datacoves_airflow_provider.decorators.bash import CommandDecoratedOperator
 from datacoves_airflow_provider.operators.dbt import DatacovesDbtOperator
-from datacoves_airflow_provider.operators.dbt_artifacts import reduce_expected_files
 
 #: The keyword argument through which the function learns which artifacts a try received.
 EXPECTED_FILES = "expected_files"

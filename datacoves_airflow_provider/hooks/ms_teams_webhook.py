@@ -20,7 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from datacoves_airflow_provider import compat
-from datacoves_airflow_provider.hooks.http_session import check_timeout_and_retries
+from datacoves_airflow_provider.exceptions import DatacovesError
+from datacoves_airflow_provider.http.session import check_timeout_and_retries
 
 __all__ = [
     "CONNECTOR",
@@ -38,7 +39,7 @@ CONNECTOR = "connector"
 _CONNECTOR_HOST = re.compile(r"(^|\.)(webhook\.office\.com|outlook\.office(365)?\.com)$", re.IGNORECASE)
 
 
-class MSTeamsWebhookError(Exception):
+class MSTeamsWebhookError(DatacovesError):
     """The webhook did not accept the message (the text never contains the URL)."""
 
 
@@ -183,7 +184,7 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
         """
         import requests
 
-        from datacoves_airflow_provider.hooks.http_session import HttpLimitError, post_webhook
+        from datacoves_airflow_provider.http.session import HttpLimitError, post_webhook
 
         conn_id, url, kind = self.resolve()
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")

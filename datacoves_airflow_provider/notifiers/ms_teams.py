@@ -18,8 +18,8 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from datacoves_airflow_provider.hooks.http_session import check_timeout_and_retries
 from datacoves_airflow_provider.hooks.ms_teams_webhook import CONNECTOR, WORKFLOWS, MSTeamsWebhookHook
+from datacoves_airflow_provider.http.session import check_timeout_and_retries
 from datacoves_airflow_provider.notifiers.alert_card import CONTAINER_STYLE_COLORS, AlertCard, text_color
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
 

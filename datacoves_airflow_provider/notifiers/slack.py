@@ -5,7 +5,7 @@ one import (``notifiers.datacoves.ms_teams`` -> ``notifiers.datacoves.slack``) a
 id. The webhook is read through the Slack provider's ``SlackWebhookHook`` (a Slack Incoming Webhook
 connection: ``password`` holds the token ``T000/B000/XXX`` with ``host`` the endpoint, default
 ``hooks.slack.com/services``, or ``password`` holds the whole webhook URL) and the message posted
-through this provider's bounded session (:mod:`~datacoves_airflow_provider.hooks.http_session`:
+through this provider's bounded session (:mod:`~datacoves_airflow_provider.http.session`:
 a total deadline, ``Retry-After`` capped, the answer's size capped).
 """
 
@@ -15,8 +15,9 @@ import json
 from typing import Any
 
 from datacoves_airflow_provider import compat
-from datacoves_airflow_provider.hooks.http_session import check_timeout_and_retries
+from datacoves_airflow_provider.exceptions import DatacovesError
 from datacoves_airflow_provider.hooks.ms_teams_webhook import connection_id_candidates
+from datacoves_airflow_provider.http.session import check_timeout_and_retries
 from datacoves_airflow_provider.notifiers.alert_card import AlertCard, truncate
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
 
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class SlackWebhookError(Exception):
+class SlackWebhookError(DatacovesError):
     """Slack did not accept the message, or the connection holds no webhook (the text never
     contains the webhook URL or token)."""
 
@@ -164,7 +165,7 @@ class SlackNotifier(AlertNotifier):
         with requires_extra("slack"):
             from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
-        from datacoves_airflow_provider.hooks.http_session import HttpLimitError, post_webhook
+        from datacoves_airflow_provider.http.session import HttpLimitError, post_webhook
 
         conn_id = self._connection_id()
         # the Slack provider reads the webhook URL (and proxy) from the connection; the post goes

@@ -22,7 +22,7 @@ from datacoves_airflow_provider.compat import (
     context_to_airflow_vars,
     redact,
 )
-from datacoves_airflow_provider.operators.repo_staging import (
+from datacoves_airflow_provider.staging.repository import (
     StagedRepository,
     StagingPolicy,
     is_within,
@@ -242,7 +242,7 @@ class DatacovesBashOperator(BashOperator):
 
     The repository (``DATACOVES__REPO_PATH_RO``, Datacoves' read-only clone, or else
     ``DATACOVES__REPO_PATH``) is staged into a folder only this task can read (see
-    :class:`~datacoves_airflow_provider.operators.repo_staging.StagingPolicy` for what is copied),
+    :class:`~datacoves_airflow_provider.staging.repository.StagingPolicy` for what is copied),
     the virtualenv is activated, and the copy is removed when the task ends, whether it succeeded,
     failed, or was killed for exceeding ``execution_timeout``. In the child process
     ``DATACOVES__REPO_PATH`` names the copy, ``DATACOVES__DBT_HOME`` and ``DBT_PROFILES_DIR`` point
@@ -259,7 +259,7 @@ class DatacovesBashOperator(BashOperator):
         worker's environment unless ``append_env=True``. ``None`` values are an error.
     :param append_env: add ``env`` to the worker's environment instead of replacing it.
     :param staging: what the repository copy contains: a
-        :class:`~datacoves_airflow_provider.operators.repo_staging.StagingPolicy` or a dict of its
+        :class:`~datacoves_airflow_provider.staging.repository.StagingPolicy` or a dict of its
         fields. Default: share git objects and virtualenvs, leave out dbt's target/ and logs/.
     :param kwargs: every other BashOperator / BaseOperator argument (``retries``, ``pool``,
         ``skip_on_exit_code``, ``outlets``, ``executor_config``, ``execution_timeout``, ...).

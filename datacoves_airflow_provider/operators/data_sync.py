@@ -4,7 +4,7 @@
 operators (a Datacoves *service connection* delivered as ``DATACOVES__<NAME>__*`` environment
 variables, or an Airflow connection); :class:`DatacovesDataSyncOperator` takes any ``db_type``
 (``snowflake``, ``redshift``, ``postgres``, ``duckdb``) and is what ``@task.datacoves_airflow_db_sync``
-builds on. How the copy works: :mod:`datacoves_airflow_provider.operators.data_sync_engine`.
+builds on. How the copy works: :mod:`datacoves_airflow_provider.data_sync.engine`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from datacoves_airflow_provider.compat import BaseOperator
+from datacoves_airflow_provider.data_sync.engine import DEFAULT_LOOKBACK
+from datacoves_airflow_provider.data_sync.table_selection import TableSelection
 from datacoves_airflow_provider.environment import MissingEnvironmentError
-from datacoves_airflow_provider.operators.data_sync_engine import DEFAULT_LOOKBACK
-from datacoves_airflow_provider.operators.data_sync_tables import TableSelection
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import Context
-    from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
+    from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
 
 __all__ = [
     "DB_TYPES",
@@ -147,11 +147,11 @@ def make_destination(
         connection = service_connection(service_connection_name, db_type)
     name = connection_id or str(service_connection_name)
     if db_type == "snowflake":
-        from datacoves_airflow_provider.hooks.sync_destination_snowflake import SnowflakeDestination
+        from datacoves_airflow_provider.data_sync.destinations.snowflake import SnowflakeDestination
 
         return SnowflakeDestination(name, connection=connection)
     if db_type == "redshift":
-        from datacoves_airflow_provider.hooks.sync_destination_postgres import RedshiftDestination
+        from datacoves_airflow_provider.data_sync.destinations.postgres import RedshiftDestination
 
         hook = None
         if connection is not None:
@@ -164,10 +164,10 @@ def make_destination(
             hook.__dict__["conn"] = connection  # the hook's cached ``conn`` property
         return RedshiftDestination(name, hook=hook)
     if db_type == "postgres":
-        from datacoves_airflow_provider.hooks.sync_destination_postgres import PostgresDestination
+        from datacoves_airflow_provider.data_sync.destinations.postgres import PostgresDestination
 
         return PostgresDestination(name)
-    from datacoves_airflow_provider.hooks.sync_destination_duckdb import DuckDBDestination
+    from datacoves_airflow_provider.data_sync.destinations.duckdb import DuckDBDestination
 
     return DuckDBDestination(name)
 
@@ -296,8 +296,8 @@ class DatacovesDataSyncOperator(BaseOperator):
 
         :param context: the task context.
         """
-        from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
-        from datacoves_airflow_provider.operators.data_sync_engine import DataSync
+        from datacoves_airflow_provider.data_sync.engine import DataSync
+        from datacoves_airflow_provider.data_sync.source import AirflowMetadataDatabase
 
         schema = self.destination_schema or default_destination_schema()
         destination = make_destination(self.db_type, self.connection_id, self.service_connection_name)

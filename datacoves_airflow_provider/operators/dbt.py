@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from datacoves_airflow_provider import environment
 from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException, redact
-from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path, inside_copy
-from datacoves_airflow_provider.operators.dbt_artifacts import ArtifactOptions, ArtifactTransfer
-from datacoves_airflow_provider.operators.dbt_partial_parse import (
+from datacoves_airflow_provider.dbt.artifacts import ArtifactOptions, ArtifactTransfer
+from datacoves_airflow_provider.dbt.partial_parse import (
     PARTIAL_PARSE_FILE,
     PartialParseCheck,
     format_reparse_reason,
 )
-from datacoves_airflow_provider.operators.dbt_profiles import (
+from datacoves_airflow_provider.dbt.profiles import (
     DEFAULT_PROFILE_NAME,
     DEFAULT_TARGET_NAME,
     DbtProfileError,
@@ -26,17 +25,18 @@ from datacoves_airflow_provider.operators.dbt_profiles import (
     parse_overrides_text,
     write_connection_profile,
 )
-from datacoves_airflow_provider.operators.dbt_run_results import (
+from datacoves_airflow_provider.dbt.run_results import (
     FAILED_STATUSES,
     format_summary,
     read_run_summary,
 )
+from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path, inside_copy
 
 if TYPE_CHECKING:
     import jinja2
 
     from datacoves_airflow_provider.compat import Context
-    from datacoves_airflow_provider.operators.repo_staging import StagedRepository
+    from datacoves_airflow_provider.staging.repository import StagedRepository
 
 __all__ = ["DatacovesDbtOperator"]
 
@@ -101,7 +101,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         before dbt runs. Default True. When dbt refuses the downloaded partial_parse.msgpack and
         parses everything again, the task logs which of dbt's checks failed and what to change
         (also in the summary, key ``full_reparse_reason``; see
-        :mod:`~datacoves_airflow_provider.operators.dbt_partial_parse`).
+        :mod:`~datacoves_airflow_provider.dbt.partial_parse`).
     :param upload_static_artifacts: upload those after dbt runs, tagged ``latest``. Default False.
     :param download_additional_files: more paths, relative to the dbt project, to fetch for this
         task instance. Default [].
@@ -114,7 +114,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
     :param download_sources_json: fetch this task instance's sources.json into ``logs/``. Default False.
     :param upload_manifest: after a dbt command that wrote ``target/manifest.json`` (even a failed
         one), upload it to Datacoves when ``DATACOVES__UPLOAD_MANIFEST`` is truthy (see
-        :mod:`~datacoves_airflow_provider.hooks.manifest_upload`). A failed upload is a warning,
+        :mod:`~datacoves_airflow_provider.dbt.manifest_upload`). A failed upload is a warning,
         never a task failure. Default True.
     :param kwargs: every DatacovesBashOperator argument except ``cwd`` (use ``project_dir``).
     """
@@ -285,7 +285,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
 
     def artifact_transfer(self, project: Path, target_dir: Path, context: Context) -> ArtifactTransfer | None:
         """This try's artifact transfers, or None without ``dbt_api_enabled``. A misconfigured
-        store fails here, before dbt runs (see :mod:`~datacoves_airflow_provider.operators.dbt_artifacts`).
+        store fails here, before dbt runs (see :mod:`~datacoves_airflow_provider.dbt.artifacts`).
 
         :param project: the dbt project folder.
         :param target_dir: dbt's target folder (where it writes run_results.json).
@@ -293,7 +293,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         """
         if not self.artifacts.enabled:
             return None
-        from datacoves_airflow_provider.hooks.dbt_artifact_store import (
+        from datacoves_airflow_provider.dbt.artifact_store import (
             ArtifactStoreConfigError,
             RunScope,
             choose_artifact_store,
@@ -335,7 +335,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         :param written_after: when dbt started (a Unix time): an older file is not this try's.
         :param context: the task context (DAG id and run id).
         """
-        from datacoves_airflow_provider.hooks.manifest_upload import upload_manifest, upload_manifest_enabled
+        from datacoves_airflow_provider.dbt.manifest_upload import upload_manifest, upload_manifest_enabled
 
         if not self.upload_manifest or not upload_manifest_enabled():
             return

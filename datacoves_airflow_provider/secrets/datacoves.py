@@ -21,10 +21,10 @@ in the documented order, and Airflow's own environment variables and metastore f
    - ``backend_kwargs`` naming the API (``api_endpoint``, ``api_token``, ``account``, ``project``,
      ``environment``) select the public v3 route, as do ``DATACOVES__API_ENDPOINT`` and friends
      when the next case does not apply
-     (:class:`~datacoves_airflow_provider.hooks.datacoves_secrets.DatacovesSecretsClient`);
+     (:class:`~datacoves_airflow_provider.secrets.api_client.DatacovesSecretsClient`);
    - else ``DATACOVES__SECRETS_API_ENDPOINT`` (what the platform sets) selects the platform's route,
      authenticated with the Airflow variable ``datacoves-primary-secret``
-     (:class:`~datacoves_airflow_provider.hooks.datacoves_secrets.PlatformSecretsClient`).
+     (:class:`~datacoves_airflow_provider.secrets.api_client.PlatformSecretsClient`).
 
    The platform's own token variables (``datacoves-primary-secret``, ``datacoves-secondary-secret``,
    ``datacoves-dbt-api-secret``) are never looked up here: this backend answers "not found" for
@@ -214,8 +214,8 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         so that Airflow never serves another copy of the name instead.
         """
         from datacoves_airflow_provider.compat import SecretsLookupRefused
-        from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError
-        from datacoves_airflow_provider.hooks.datacoves_secrets import DatacovesSecretsError
+        from datacoves_airflow_provider.http.datacoves_api import DatacovesApiConfigError
+        from datacoves_airflow_provider.secrets.api_client import DatacovesSecretsError
 
         try:
             return self._read_datacoves(kind, name)
@@ -295,8 +295,8 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
     def _datacoves_client(self) -> Any:
         if self._client is None:
             from datacoves_airflow_provider.compat import mask_secret
-            from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-            from datacoves_airflow_provider.hooks.datacoves_secrets import DatacovesSecretsClient
+            from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
+            from datacoves_airflow_provider.secrets.api_client import DatacovesSecretsClient
 
             endpoint = self._platform_endpoint()
             if endpoint is not None:
@@ -311,8 +311,8 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
 
     def _platform_client(self, endpoint: str) -> Any:
         from datacoves_airflow_provider.compat import mask_secret
-        from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError, _check_endpoint
-        from datacoves_airflow_provider.hooks.datacoves_secrets import PlatformSecretsClient
+        from datacoves_airflow_provider.http.datacoves_api import DatacovesApiConfigError, _check_endpoint
+        from datacoves_airflow_provider.secrets.api_client import PlatformSecretsClient
 
         _check_endpoint(endpoint, SECRETS_API_ENDPOINT_VARIABLE)
         token = (self._platform_variable(PRIMARY_SECRET_VARIABLE) or "").strip()
@@ -509,7 +509,7 @@ def _with_connection_fields(secret: Any) -> Any:
     ``extra`` and a ``conn_id`` field dropped (the secret's name is the id), so that Airflow can
     read it; any other value unchanged.
 
-    :param secret: a :class:`~datacoves_airflow_provider.hooks.datacoves_secrets.DatacovesSecret`.
+    :param secret: a :class:`~datacoves_airflow_provider.secrets.api_client.DatacovesSecret`.
     """
     import dataclasses
 

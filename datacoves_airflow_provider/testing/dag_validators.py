@@ -28,6 +28,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from datacoves_airflow_provider.exceptions import DatacovesError
 from datacoves_airflow_provider.testing.dag_file_analysis import (
     SourceFinding,
     dynamic_start_dates,
@@ -53,7 +54,7 @@ __all__ = [
 ]
 
 
-class DagCheckError(AssertionError):
+class DagCheckError(DatacovesError, AssertionError):
     """A DAG breaks a rule."""
 
 

@@ -1,8 +1,8 @@
 """A reference Datacoves API server for tests and local development (standard library only).
 
-It implements the dbt API routes :mod:`datacoves_airflow_provider.hooks.dbt_api` documents (files
+It implements the dbt API routes :mod:`datacoves_airflow_provider.dbt.api_client` documents (files
 with tags, kept on disk so they survive restarts) and the secrets route
-:mod:`datacoves_airflow_provider.hooks.datacoves_secrets` documents (secrets read from a JSON
+:mod:`datacoves_airflow_provider.secrets.api_client` documents (secrets read from a JSON
 file), all behind one bearer token::
 
     python -m datacoves_airflow_provider.testing.datacoves_api_server --port 8765 \
@@ -23,7 +23,7 @@ defaults to true (Airflow cannot see a secret that is not shared). The file is r
 request, so tests can change secrets while the server runs.
 
 The platform's secrets route (what a Datacoves worker calls, see
-:class:`~datacoves_airflow_provider.hooks.datacoves_secrets.PlatformSecretsClient`) serves the same
+:class:`~datacoves_airflow_provider.secrets.api_client.PlatformSecretsClient`) serves the same
 file::
 
     GET /api/v1/secrets/<environment slug>?slug=<name>
@@ -87,12 +87,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 __all__ = ["DatacovesApiServer", "main"]
 
 _UNTAGGED = "_untagged"
 
 
-class _Error(Exception):
+class _Error(DatacovesError):
     def __init__(self, status: HTTPStatus, message: str) -> None:
         super().__init__(message)
         self.status = status

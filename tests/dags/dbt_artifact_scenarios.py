@@ -13,7 +13,7 @@ from pathlib import Path
 from airflow.decorators import dag, task
 from pendulum import datetime
 
-from datacoves_airflow_provider.operators.dbt_retry import dbt_retry_command
+from datacoves_airflow_provider.dbt.retry import dbt_retry_command
 
 START = datetime(2024, 1, 1)
 EVIDENCE = os.environ.get("EVIDENCE", "/nonexistent")

@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg2
 
-from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase
-from datacoves_airflow_provider.hooks.sync_tables import ColumnKind, TableSpec
+from datacoves_airflow_provider.data_sync.source import AirflowMetadataDatabase
+from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, TableSpec
 from harness.airflow_env import DagRunResult, airflow_env
 from harness.paths import AIRFLOW_BIN, DAGS
 from harness.slow_guard import require_slow

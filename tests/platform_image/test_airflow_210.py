@@ -198,7 +198,7 @@ def test_data_sync_connects_through_the_image_hooks(monkeypatch, fakesnow):
     RedshiftSQLHook 9.0 builds the Redshift destination's parameters."""
     from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
-    from datacoves_airflow_provider.hooks.sync_destination_snowflake import SnowflakeDestination
+    from datacoves_airflow_provider.data_sync.destinations.snowflake import SnowflakeDestination
 
     extra = {"account": "fakesnow", "database": "platform", "warehouse": "WH", "host": "127.0.0.1"}
     extra |= {"port": fakesnow.port, "protocol": "http"}

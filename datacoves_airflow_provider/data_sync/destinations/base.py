@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from datacoves_airflow_provider.hooks.postgres_copy import ByteSink
-from datacoves_airflow_provider.hooks.sync_tables import (
+from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink
+from datacoves_airflow_provider.data_sync.table_specs import (
     ColumnKind,
     ColumnSpec,
     TableSpec,
@@ -29,6 +29,7 @@ from datacoves_airflow_provider.hooks.sync_tables import (
     qualified,
     quote_identifier,
 )
+from datacoves_airflow_provider.exceptions import DatacovesError
 
 __all__ = [
     "STATE_TABLE",
@@ -50,11 +51,11 @@ STATE_TABLE = "_datacoves_sync_state"
 WORK_TABLE_MARK = "(work table)"
 
 
-class DestinationError(RuntimeError):
+class DestinationError(DatacovesError, RuntimeError):
     """The destination could not be reached or refused an operation; the message names the connection."""
 
 
-class UnmanagedTableError(ValueError):
+class UnmanagedTableError(DatacovesError, ValueError):
     """A table the sync would replace or drop exists in the destination schema, and the sync did not
     create it."""
 

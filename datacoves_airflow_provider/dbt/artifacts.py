@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datacoves_airflow_provider.compat import redact
-from datacoves_airflow_provider.hooks.dbt_artifact_store import SHARED_TAG, ArtifactKey, RunScope
+from datacoves_airflow_provider.dbt.artifact_store import SHARED_TAG, ArtifactKey, RunScope
 
 if TYPE_CHECKING:
-    from datacoves_airflow_provider.hooks.dbt_artifact_store import ArtifactStore
+    from datacoves_airflow_provider.dbt.artifact_store import ArtifactStore
 
 __all__ = [
     "RUN_RESULTS",

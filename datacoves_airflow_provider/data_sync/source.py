@@ -15,8 +15,8 @@ import datetime
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from datacoves_airflow_provider.hooks.postgres_copy import ByteSink, copy_out
-from datacoves_airflow_provider.hooks.sync_tables import (
+from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink, copy_out
+from datacoves_airflow_provider.data_sync.table_specs import (
     INCREMENTAL_CURSORS,
     REDACTED_COLUMNS,
     ColumnKind,

@@ -32,15 +32,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from datacoves_airflow_provider.hooks.airflow_metadata_db import AirflowMetadataDatabase, MetadataSnapshot
-from datacoves_airflow_provider.hooks.sync_destination import (
+from datacoves_airflow_provider.data_sync.destinations.base import (
     STATE_TABLE,
     SyncDestination,
     SyncState,
     UnmanagedTableError,
 )
-from datacoves_airflow_provider.hooks.sync_tables import TableSpec, stage_table_name
-from datacoves_airflow_provider.operators.data_sync_tables import TableSelection
+from datacoves_airflow_provider.data_sync.source import AirflowMetadataDatabase, MetadataSnapshot
+from datacoves_airflow_provider.data_sync.table_selection import TableSelection
+from datacoves_airflow_provider.data_sync.table_specs import TableSpec, stage_table_name
 
 __all__ = ["DEFAULT_LOOKBACK", "DataSync", "SyncSummary", "TableResult", "format_summary"]
 

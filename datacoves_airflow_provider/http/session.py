@@ -32,6 +32,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 if TYPE_CHECKING:
     import requests
 
@@ -62,7 +64,7 @@ ERROR_BODY_BYTES = 4096
 _WATCHDOG_RECHECK = 0.2
 
 
-class HttpLimitError(Exception):
+class HttpLimitError(DatacovesError):
     """A call reached one of its limits: its total deadline, a ``Retry-After`` longer than what is
     left of it, or a reply larger than the client reads. The message names the service and the
     limit; clients re-raise it as their own error."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from datacoves_airflow_provider.hooks.airflow_metadata_db import ARCHIVE_TABLE_PREFIX
-from datacoves_airflow_provider.hooks.sync_tables import IDENTIFIER_PATTERN
+from datacoves_airflow_provider.data_sync.source import ARCHIVE_TABLE_PREFIX
+from datacoves_airflow_provider.data_sync.table_specs import IDENTIFIER_PATTERN
+from datacoves_airflow_provider.exceptions import DatacovesError
 
 __all__ = ["DEFAULT_TABLES", "SECRET_BEARING_TABLES", "MissingTablesError", "TableSelection"]
 
@@ -45,7 +46,7 @@ SECRET_BEARING_TABLES: tuple[str, ...] = (
 )
 
 
-class MissingTablesError(ValueError):
+class MissingTablesError(DatacovesError, ValueError):
     """Tables the DAG asked for by name do not exist in this Airflow's database."""
 
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from datacoves_airflow_provider.compat import snowflake_conn_params
-from datacoves_airflow_provider.hooks.sync_destination import SyncDestination, SyncState
-from datacoves_airflow_provider.hooks.sync_tables import (
+from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination, SyncState
+from datacoves_airflow_provider.data_sync.table_specs import (
     ColumnKind,
     ColumnSpec,
     TableSpec,

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 __all__ = [
     "PARTIAL_PARSE_FILE",
     "ParseState",
@@ -52,7 +54,7 @@ MAX_MSGPACK_BYTES = 1024 * 1024 * 1024
 DBT_GLOBAL_PROJECT = "dbt"
 
 
-class UnreadableParseState(Exception):
+class UnreadableParseState(DatacovesError):
     """The file is not a partial_parse.msgpack this module can read; the message says why."""
 
 

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiSettings
-from datacoves_airflow_provider.hooks.http_session import (
+from datacoves_airflow_provider.exceptions import DatacovesError
+from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
+from datacoves_airflow_provider.http.session import (
     MAX_REPLY_BYTES,
     HttpLimitError,
     bounded_request,
@@ -64,7 +65,7 @@ MAX_SECRET_BYTES = MAX_REPLY_BYTES
 FORMATS = ("key_value", "json", "multiple_key_value")
 
 
-class DatacovesSecretsError(RuntimeError):
+class DatacovesSecretsError(DatacovesError, RuntimeError):
     """The secrets API could not answer; the message names the route and the reason, never the token."""
 
 

@@ -1,9 +1,9 @@
 """Where dbt artifacts are kept between tasks and tries: one small interface, four stores.
 
 - :class:`DbtApiArtifactStore`: the Datacoves dbt API's public v3 routes
-  (:mod:`~datacoves_airflow_provider.hooks.dbt_api`).
+  (:mod:`~datacoves_airflow_provider.dbt.api_client`).
 - :class:`PlatformArtifactStore`: the dbt API's internal routes a Datacoves worker calls
-  (:mod:`~datacoves_airflow_provider.hooks.dbt_platform_api`).
+  (:mod:`~datacoves_airflow_provider.dbt.platform_api`).
 - :class:`S3ArtifactStore`: an S3 bucket and prefix, through the amazon provider's ``S3Hook``.
 - :class:`LocalArtifactStore`: a folder (the default outside Datacoves; shared only by the
   workers that see the same disk).
@@ -28,11 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, unquote, urlparse
 
-from datacoves_airflow_provider.hooks.atomic_file import atomic_destination
+from datacoves_airflow_provider.atomic_file import atomic_destination
+from datacoves_airflow_provider.exceptions import DatacovesError
 
 if TYPE_CHECKING:
-    from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
-    from datacoves_airflow_provider.hooks.dbt_platform_api import DbtPlatformApiClient
+    from datacoves_airflow_provider.dbt.api_client import DbtApiClient
+    from datacoves_airflow_provider.dbt.platform_api import DbtPlatformApiClient
 
 __all__ = [
     "SHARED_TAG",
@@ -64,7 +65,7 @@ PLATFORM_MARKERS = ("DATACOVES__AIRFLOW_TYPE", "DATACOVES__ENVIRONMENT_SLUG")
 DEFAULT_AWS_CONN_ID = "aws_default"
 
 
-class ArtifactStoreConfigError(ValueError):
+class ArtifactStoreConfigError(DatacovesError, ValueError):
     """The artifact store setting cannot work; the message names the setting and the fix."""
 
 
@@ -462,7 +463,7 @@ def choose_artifact_store() -> StoreChoice:
       ``$AIRFLOW_HOME/dbt_artifacts`` (with a warning in the choice on a Datacoves worker).
     """
     from datacoves_airflow_provider.compat import conf
-    from datacoves_airflow_provider.hooks.dbt_platform_api import platform_api_url
+    from datacoves_airflow_provider.dbt.platform_api import platform_api_url
 
     setting = (conf.get("datacoves", "dbt_artifact_store", fallback="") or "").strip()
     warning = None
@@ -503,11 +504,11 @@ def _store_for(setting: str) -> ArtifactStore:
     from datacoves_airflow_provider.compat import conf
 
     if setting == PLATFORM_STORE:
-        from datacoves_airflow_provider.hooks.datacoves_api import DatacovesApiConfigError
-        from datacoves_airflow_provider.hooks.dbt_platform_api import (
+        from datacoves_airflow_provider.dbt.platform_api import (
             DbtPlatformApiClient,
             DbtPlatformApiSettings,
         )
+        from datacoves_airflow_provider.http.datacoves_api import DatacovesApiConfigError
 
         try:
             platform = DbtPlatformApiSettings.from_environment()
@@ -516,11 +517,11 @@ def _store_for(setting: str) -> ArtifactStore:
         return PlatformArtifactStore(DbtPlatformApiClient(platform))
     if setting == API_STORE:
         from datacoves_airflow_provider.compat import mask_secret
-        from datacoves_airflow_provider.hooks.datacoves_api import (
+        from datacoves_airflow_provider.dbt.api_client import DbtApiClient
+        from datacoves_airflow_provider.http.datacoves_api import (
             DatacovesApiConfigError,
             DatacovesApiSettings,
         )
-        from datacoves_airflow_provider.hooks.dbt_api import DbtApiClient
 
         try:
             settings = DatacovesApiSettings.from_environment(purpose="The dbt API")

@@ -1,7 +1,7 @@
 """Where the Datacoves API is, and whose account, project and environment a client works on.
 
-Shared by the dbt API client (:mod:`~datacoves_airflow_provider.hooks.dbt_api`) and the secrets
-client (:mod:`~datacoves_airflow_provider.hooks.datacoves_secrets`). Read from the variables the
+Shared by the dbt API client (:mod:`~datacoves_airflow_provider.dbt.api_client`) and the secrets
+client (:mod:`~datacoves_airflow_provider.secrets.api_client`). Read from the variables the
 platform injects, at the point of use, never at import time.
 """
 
@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
+
+from datacoves_airflow_provider.exceptions import DatacovesError
 
 __all__ = ["DatacovesApiConfigError", "DatacovesApiSettings"]
 
@@ -24,7 +26,7 @@ _VARIABLES = {
 }
 
 
-class DatacovesApiConfigError(ValueError):
+class DatacovesApiConfigError(DatacovesError, ValueError):
     """A setting is missing or malformed; the message names the variables to set."""
 
 

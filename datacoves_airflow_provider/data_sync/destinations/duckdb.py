@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from datacoves_airflow_provider.hooks.postgres_copy import ByteSink
-from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
-from datacoves_airflow_provider.hooks.sync_tables import ColumnKind, ColumnSpec, TableSpec, column_list
+from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
+from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink
+from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, ColumnSpec, TableSpec, column_list
 
 __all__ = ["DuckDBDestination", "duckdb_path"]
 

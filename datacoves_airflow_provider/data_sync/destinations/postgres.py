@@ -13,9 +13,9 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from datacoves_airflow_provider.hooks.postgres_copy import ByteSink, copy_in
-from datacoves_airflow_provider.hooks.sync_destination import SyncDestination
-from datacoves_airflow_provider.hooks.sync_tables import ColumnKind, ColumnSpec, TableSpec, column_list
+from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
+from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink, copy_in
+from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, ColumnSpec, TableSpec, column_list
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import BaseHook

@@ -8,7 +8,7 @@ sends ``target/manifest.json`` after a dbt command that wrote it::
     multipart: file=<manifest.json>, environment_slug, run_id (the DAG run id), dag_id
 
 The upload is streamed from disk and bounded like every other call (see
-:mod:`~datacoves_airflow_provider.hooks.http_session`). It never decides a task's outcome: any
+:mod:`~datacoves_airflow_provider.http.session`). It never decides a task's outcome: any
 failure, including a missing URL or token, is one WARNING line (the token is masked and never
 quoted).
 """
@@ -41,7 +41,7 @@ def upload_manifest_enabled(environ: Mapping[str, str] | None = None) -> bool:
 
     :param environ: the variables to read (default: ``os.environ``).
     """
-    from datacoves_airflow_provider.hooks.dbt_platform_api import is_truthy
+    from datacoves_airflow_provider.dbt.platform_api import is_truthy
 
     env = os.environ if environ is None else environ
     return is_truthy(env.get("DATACOVES__UPLOAD_MANIFEST"))
@@ -116,8 +116,8 @@ def _post(manifest: Path, *, url: str, token: str, run_id: str, dag_id: str, env
     :param dag_id: the DAG id.
     :param env: the variables (for the environment slug).
     """
-    from datacoves_airflow_provider.hooks.datacoves_api import _check_endpoint
-    from datacoves_airflow_provider.hooks.http_session import (
+    from datacoves_airflow_provider.http.datacoves_api import _check_endpoint
+    from datacoves_airflow_provider.http.session import (
         MultipartFileBody,
         bounded_request,
         retrying_session,

@@ -10,6 +10,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 __all__ = ["FAILED_STATUSES", "MAX_RUN_RESULTS_BYTES", "RunSummary", "format_summary", "read_run_summary"]
 
 #: Node statuses that mean the node did not do its job: ``error`` (models, seeds, snapshots, and
@@ -30,7 +32,7 @@ MAX_RUN_RESULTS_BYTES = 100 * 1024 * 1024
 RunSummary = dict[str, Any]
 
 
-class _Unsummarisable(Exception):
+class _Unsummarisable(DatacovesError):
     """The file is there but cannot be summarised; the message says why, in a few words."""
 
 
