@@ -16,14 +16,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from datacoves_airflow_provider.exceptions import DatacovesError
+
 #: the distribution name, as ``pip install`` takes it
 DISTRIBUTION = "datacoves-airflow-provider"
 
 
-class MissingExtraError(ImportError):
+class MissingExtraError(DatacovesError, ImportError):
     """An optional dependency cannot be imported; the message names the extra that installs it.
 
-    A subclass of ``ImportError``: code that catches ``ImportError`` still catches it.
+    An ``ImportError`` (as the import's own error was): code that catches ``ImportError`` still
+    catches it.
     """
 
     def __init__(self, extra: str, cause: ImportError) -> None:

@@ -17,6 +17,7 @@ import tomllib
 from harness.paths import ROOT
 from packaging.requirements import Requirement
 
+from datacoves_airflow_provider.exceptions import DatacovesError
 from datacoves_airflow_provider.optional_import import MissingExtraError
 
 
@@ -35,13 +36,13 @@ def _redshift_from_service_connection(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def _s3_store() -> Any:
-    from datacoves_airflow_provider.hooks.dbt_artifact_store import S3ArtifactStore
+    from datacoves_airflow_provider.dbt.artifact_store import S3ArtifactStore
 
     return S3ArtifactStore("bucket", "prefix", "aws_default")
 
 
 def _artifact_key() -> Any:
-    from datacoves_airflow_provider.hooks.dbt_artifact_store import ArtifactKey
+    from datacoves_airflow_provider.dbt.artifact_store import ArtifactKey
 
     return ArtifactKey("run_results.json", None, "latest")
 
@@ -151,7 +152,7 @@ def test_a_missing_optional_module_names_its_extra(
     monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(ImportError) as raised:
         call(monkeypatch, tmp_path)
-    assert isinstance(raised.value, MissingExtraError)
+    assert isinstance(raised.value, MissingExtraError) and isinstance(raised.value, DatacovesError)
     assert raised.value.extra == extra
     message = str(raised.value)
     assert f"pip install 'datacoves-airflow-provider[{extra}]'" in message

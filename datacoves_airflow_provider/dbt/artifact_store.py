@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from datacoves_airflow_provider.atomic_file import atomic_destination
 from datacoves_airflow_provider.exceptions import DatacovesError
+from datacoves_airflow_provider.optional_import import requires_extra
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.dbt.api_client import DbtApiClient
@@ -242,8 +243,6 @@ class S3ArtifactStore:
 
     def _s3(self) -> Any:
         if self._client is None:
-            from datacoves_airflow_provider.optional_import import requires_extra
-
             with requires_extra("aws"):
                 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
@@ -255,8 +254,6 @@ class S3ArtifactStore:
 
     def download(self, key: ArtifactKey, destination: Path) -> bool:
         """See :meth:`ArtifactStore.download`."""
-        from datacoves_airflow_provider.optional_import import requires_extra
-
         with requires_extra("aws"):
             from botocore.exceptions import ClientError
 
@@ -283,8 +280,6 @@ class S3ArtifactStore:
 
         :param key: the artifact.
         """
-        from datacoves_airflow_provider.optional_import import requires_extra
-
         with requires_extra("aws"):
             from botocore.exceptions import ClientError
 

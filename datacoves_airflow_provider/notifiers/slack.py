@@ -20,6 +20,7 @@ from datacoves_airflow_provider.hooks.ms_teams_webhook import connection_id_cand
 from datacoves_airflow_provider.http.session import check_timeout_and_retries
 from datacoves_airflow_provider.notifiers.alert_card import AlertCard, truncate
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
+from datacoves_airflow_provider.optional_import import requires_extra
 
 __all__ = [
     "SlackNotifier",
@@ -159,8 +160,6 @@ class SlackNotifier(AlertNotifier):
         :raises SlackWebhookError: the connection has no token, or Slack answered other than 200.
         """
         import requests
-
-        from datacoves_airflow_provider.optional_import import requires_extra
 
         with requires_extra("slack"):
             from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook

@@ -58,6 +58,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from datacoves_airflow_provider.compat import BaseSecretsBackend
+from datacoves_airflow_provider.optional_import import requires_extra
 
 __all__ = ["DatacovesSecretsBackend"]
 
@@ -275,8 +276,6 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         if self.aws_kwargs is None:
             return None
         if self._aws is None:
-            from datacoves_airflow_provider.optional_import import requires_extra
-
             with requires_extra("aws"):
                 from airflow.providers.amazon.aws.secrets.secrets_manager import SecretsManagerBackend
 

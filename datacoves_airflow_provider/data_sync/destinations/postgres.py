@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
 from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink, copy_in
 from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, ColumnSpec, TableSpec, column_list
+from datacoves_airflow_provider.optional_import import requires_extra
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import BaseHook
@@ -57,8 +58,6 @@ class PostgresDestination(SyncDestination):
         """Open the connection through ``PostgresHook`` (psycopg 3 or psycopg2, as the provider chooses)."""
         hook = self.hook
         if hook is None:
-            from datacoves_airflow_provider.optional_import import requires_extra
-
             with requires_extra("postgres"):
                 from airflow.providers.postgres.hooks.postgres import PostgresHook
 
@@ -179,8 +178,6 @@ class RedshiftDestination(SyncDestination):
 
     def connect(self) -> Any:
         """Connect with psycopg2 using ``RedshiftSQLHook``'s parameters (default port 5439)."""
-        from datacoves_airflow_provider.optional_import import requires_extra
-
         with requires_extra("redshift"):
             import psycopg2
 
@@ -239,8 +236,6 @@ class RedshiftDestination(SyncDestination):
         :param sql: the single-row INSERT statement built by :meth:`load_rows`.
         :param rows: the rows.
         """
-        from datacoves_airflow_provider.optional_import import requires_extra
-
         with requires_extra("redshift"):
             from psycopg2.extras import execute_values
 
