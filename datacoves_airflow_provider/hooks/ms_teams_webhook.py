@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.connection_lookup import connection_id_candidates, find_connection
 from datacoves_airflow_provider.exceptions import DatacovesError
-from datacoves_airflow_provider.hooks.connection_lookup import connection_id_candidates, find_connection
 from datacoves_airflow_provider.http.session import check_timeout_and_retries
 
 __all__ = [

@@ -16,8 +16,8 @@ import json
 from typing import Any
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.connection_lookup import find_connection
 from datacoves_airflow_provider.exceptions import DatacovesError
-from datacoves_airflow_provider.hooks.connection_lookup import find_connection
 from datacoves_airflow_provider.notifiers.alert_card import AlertCard, truncate
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
 from datacoves_airflow_provider.notifiers.callbacks import inform_callbacks
