@@ -9,6 +9,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from datacoves_airflow_provider.exceptions import InvalidArgumentError, InvalidArgumentTypeError
+
 __all__ = ["StagingPolicy"]
 
 
@@ -18,20 +20,20 @@ def _check_patterns(name: str, patterns: Sequence[str | bytes]) -> tuple[str, ..
     if isinstance(patterns, (str, bytes)) or not all(
         isinstance(p, (str, bytes)) and p.strip() for p in patterns
     ):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"StagingPolicy.{name} must be a list of non-empty path patterns relative to the "
             f"repository root, e.g. ['data/raw', '**/node_modules']; got {patterns!r}"
         )
     cleaned = []
     for pattern in map(os.fsdecode, patterns):
         if "\0" in pattern:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"StagingPolicy.{name} pattern {pattern!r} contains a NUL character, which no file "
                 "name can hold: remove it"
             )
         norm = pattern.strip().strip("/")
         if os.path.isabs(pattern) or norm == ".." or norm.startswith("../") or "/../" in f"/{norm}/":
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"StagingPolicy.{name} pattern {pattern!r} must stay inside the repository: "
                 "use a path relative to the repository root without '..'"
             )
@@ -88,9 +90,11 @@ class StagingPolicy:
             known = set(cls.__dataclass_fields__)
             unknown = sorted(set(value) - known)
             if unknown:
-                raise ValueError(f"staging has unknown keys {unknown}; the keys it takes are {sorted(known)}")
+                raise InvalidArgumentError(
+                    f"staging has unknown keys {unknown}; the keys it takes are {sorted(known)}"
+                )
             return cls(**value)
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             f"staging must be a StagingPolicy or a dict of its fields, got {type(value).__name__}"
         )
 
