@@ -30,6 +30,7 @@ from collections.abc import Collection
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from datacoves_airflow_provider.exceptions import InvalidArgumentError
 from datacoves_airflow_provider.http.bounded import (
     ERROR_BODY_BYTES,
     MAX_REPLY_BYTES,
@@ -248,6 +249,8 @@ def check_timeout_and_retries(timeout: object, retries: object) -> None:
     :param retries: further attempts: a whole number >= 0.
     """
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
-        raise ValueError(f"timeout must be a number of seconds > 0 (e.g. timeout=30), got {timeout!r}")
+        raise InvalidArgumentError(
+            f"timeout must be a number of seconds > 0 (e.g. timeout=30), got {timeout!r}"
+        )
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be a whole number >= 0 (e.g. retries=3), got {retries!r}")
+        raise InvalidArgumentError(f"retries must be a whole number >= 0 (e.g. retries=3), got {retries!r}")
