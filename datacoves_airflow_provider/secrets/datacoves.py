@@ -61,6 +61,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from datacoves_airflow_provider.compat import BaseSecretsBackend
+from datacoves_airflow_provider.exceptions import InvalidArgumentError, InvalidArgumentTypeError
 from datacoves_airflow_provider.secrets.connections import (
     _connection_problem,
     _uri_secrets,
@@ -120,7 +121,7 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         super().__init__()
         where = "[secrets] backend_kwargs:"
         if aws_secrets_manager is not None and not isinstance(aws_secrets_manager, Mapping):
-            raise TypeError(
+            raise InvalidArgumentTypeError(
                 f"{where} aws_secrets_manager must be an object of SecretsManagerBackend kwargs, "
                 f'e.g. {{"variables_lookup_pattern": "^aws_"}}, got {aws_secrets_manager!r}'
             )
@@ -129,7 +130,7 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
             try:
                 re.compile(pattern or "")
             except (re.error, TypeError) as exc:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{where} aws_secrets_manager.{name}={pattern!r} is not a regex: {exc}"
                 ) from None
         if (
@@ -137,13 +138,17 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
             or not isinstance(cache_ttl_seconds, (int, float))
             or cache_ttl_seconds < 0
         ):
-            raise ValueError(f"{where} cache_ttl_seconds must be a number >= 0, got {cache_ttl_seconds!r}")
+            raise InvalidArgumentError(
+                f"{where} cache_ttl_seconds must be a number >= 0, got {cache_ttl_seconds!r}"
+            )
         if not isinstance(datacoves, bool):
-            raise TypeError(
+            raise InvalidArgumentTypeError(
                 f"{where} datacoves must be true or false (a JSON boolean, without quotes), got {datacoves!r}"
             )
         if not isinstance(datacoves_prefix, str) or not datacoves_prefix:
-            raise ValueError(f"{where} datacoves_prefix must be a non-empty string, got {datacoves_prefix!r}")
+            raise InvalidArgumentError(
+                f"{where} datacoves_prefix must be a non-empty string, got {datacoves_prefix!r}"
+            )
         self.aws_kwargs = dict(aws_secrets_manager) if aws_secrets_manager is not None else None
         self.datacoves_enabled = bool(datacoves)
         self.datacoves_prefix = datacoves_prefix
