@@ -30,6 +30,7 @@ from urllib.parse import quote, unquote, urlparse
 
 from datacoves_airflow_provider.atomic_file import atomic_destination
 from datacoves_airflow_provider.exceptions import DatacovesError
+from datacoves_airflow_provider.optional_import import requires_extra
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.dbt.api_client import DbtApiClient
@@ -242,7 +243,8 @@ class S3ArtifactStore:
 
     def _s3(self) -> Any:
         if self._client is None:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+            with requires_extra("aws"):
+                from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
             self._client = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
         return self._client
@@ -252,7 +254,8 @@ class S3ArtifactStore:
 
     def download(self, key: ArtifactKey, destination: Path) -> bool:
         """See :meth:`ArtifactStore.download`."""
-        from botocore.exceptions import ClientError
+        with requires_extra("aws"):
+            from botocore.exceptions import ClientError
 
         try:
             with atomic_destination(destination) as partial:
@@ -277,7 +280,8 @@ class S3ArtifactStore:
 
         :param key: the artifact.
         """
-        from botocore.exceptions import ClientError
+        with requires_extra("aws"):
+            from botocore.exceptions import ClientError
 
         try:
             head = self._s3().head_object(Bucket=self.bucket, Key=self._object_key(key))

@@ -19,6 +19,7 @@ from datacoves_airflow_provider.compat import BaseOperator
 from datacoves_airflow_provider.data_sync.engine import DEFAULT_LOOKBACK
 from datacoves_airflow_provider.data_sync.table_selection import TableSelection
 from datacoves_airflow_provider.environment import MissingEnvironmentError
+from datacoves_airflow_provider.optional_import import requires_extra
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import Context
@@ -155,7 +156,8 @@ def make_destination(
 
         hook = None
         if connection is not None:
-            from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+            with requires_extra("redshift"):
+                from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
             hook = RedshiftSQLHook(redshift_conn_id=name)
             hook.__dict__["conn"] = connection  # the hook's cached ``conn`` property

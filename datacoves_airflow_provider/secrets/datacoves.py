@@ -62,6 +62,7 @@ from typing import Any
 
 from datacoves_airflow_provider.compat import BaseSecretsBackend
 from datacoves_airflow_provider.exceptions import InvalidArgumentError, InvalidArgumentTypeError
+from datacoves_airflow_provider.optional_import import requires_extra
 from datacoves_airflow_provider.secrets.connections import (
     _connection_problem,
     _uri_secrets,
@@ -288,7 +289,8 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         if self.aws_kwargs is None:
             return None
         if self._aws is None:
-            from airflow.providers.amazon.aws.secrets.secrets_manager import SecretsManagerBackend
+            with requires_extra("aws"):
+                from airflow.providers.amazon.aws.secrets.secrets_manager import SecretsManagerBackend
 
             self._aws = SecretsManagerBackend(**self.aws_kwargs)
         return self._aws

@@ -17,6 +17,7 @@ from typing import Any
 from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
 from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink
 from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, ColumnSpec, TableSpec, column_list
+from datacoves_airflow_provider.optional_import import requires_extra
 
 __all__ = ["DuckDBDestination", "duckdb_path"]
 
@@ -76,7 +77,8 @@ class DuckDBDestination(SyncDestination):
 
     def connect(self) -> Any:
         """Open the file (created if missing) and start the sync's transaction."""
-        import duckdb
+        with requires_extra("duckdb"):
+            import duckdb
 
         path = self.path
         if path is None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
 from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink, copy_in
 from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, ColumnSpec, TableSpec, column_list
+from datacoves_airflow_provider.optional_import import requires_extra
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import BaseHook
@@ -57,7 +58,8 @@ class PostgresDestination(SyncDestination):
         """Open the connection through ``PostgresHook`` (psycopg 3 or psycopg2, as the provider chooses)."""
         hook = self.hook
         if hook is None:
-            from airflow.providers.postgres.hooks.postgres import PostgresHook
+            with requires_extra("postgres"):
+                from airflow.providers.postgres.hooks.postgres import PostgresHook
 
             hook = PostgresHook(postgres_conn_id=self.connection_id)
         connection: Any = hook.get_conn()
@@ -176,11 +178,13 @@ class RedshiftDestination(SyncDestination):
 
     def connect(self) -> Any:
         """Connect with psycopg2 using ``RedshiftSQLHook``'s parameters (default port 5439)."""
-        import psycopg2
+        with requires_extra("redshift"):
+            import psycopg2
 
         hook = self.hook
         if hook is None:
-            from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
+            with requires_extra("redshift"):
+                from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
             hook = RedshiftSQLHook(redshift_conn_id=self.connection_id)
         params = dict(hook._get_conn_params())
@@ -232,7 +236,8 @@ class RedshiftDestination(SyncDestination):
         :param sql: the single-row INSERT statement built by :meth:`load_rows`.
         :param rows: the rows.
         """
-        from psycopg2.extras import execute_values
+        with requires_extra("redshift"):
+            from psycopg2.extras import execute_values
 
         head, _, template = sql.partition(" VALUES ")
         rows = [tuple(v.hex() if isinstance(v, bytes) else v for v in row) for row in rows]

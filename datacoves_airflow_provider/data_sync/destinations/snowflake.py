@@ -27,6 +27,7 @@ from datacoves_airflow_provider.data_sync.table_specs import (
     column_list,
     stage_table_name,
 )
+from datacoves_airflow_provider.optional_import import requires_extra
 
 __all__ = ["SnowflakeDestination"]
 
@@ -71,8 +72,9 @@ class SnowflakeDestination(SyncDestination):
 
     def connect(self) -> Any:
         """Connect with the hook's parameters, plus ``protocol`` and ``network_timeout`` from extra."""
-        import snowflake.connector
-        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+        with requires_extra("snowflake"):
+            import snowflake.connector
+            from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
         self._in_transaction = False
         self._rebuilt.clear()
