@@ -13,6 +13,7 @@ from datacoves_airflow_provider.compat import (
     determine_kwargs,
     task_decorator_factory,
 )
+from datacoves_airflow_provider.exceptions import InvalidArgumentTypeError
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def call_for_command(
     kwargs = determine_kwargs(operator.python_callable, operator.op_args, context)
     command = operator.python_callable(*operator.op_args, **kwargs)
     if not isinstance(command, str) or not command.strip():
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             f"The function decorated with {decorator} (task {operator.task_id!r}) must return the "
             f"command to run as a non-empty string; it returned {type(command).__name__} {command!r:.200}"
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from datacoves_airflow_provider import validation
 from datacoves_airflow_provider.compat import (
     DecoratedOperator,
     TaskDecorator,
@@ -18,7 +19,7 @@ from datacoves_airflow_provider.compat import (
     determine_kwargs,
     task_decorator_factory,
 )
-from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator, check_db_type
+from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import Context
@@ -93,12 +94,7 @@ def datacoves_airflow_db_sync_task(
         ``destination_schema``, ``tables``, ``additional_tables`` and every other
         :class:`~datacoves_airflow_provider.operators.data_sync.DatacovesDataSyncOperator` argument.
     """
-    if "db_type" not in kwargs:
-        raise ValueError(
-            "@task.datacoves_airflow_db_sync needs db_type='snowflake' or 'redshift' (or 'postgres', "
-            "'duckdb') and connection_id='<Airflow connection>'"
-        )
-    db_type = check_db_type(kwargs["db_type"], kwargs.get("task_id", "?"))
+    db_type = validation.check_db_sync_decorator_arguments(kwargs)
     return task_decorator_factory(
         python_callable=python_callable,
         decorated_operator_class=_OPERATOR_BY_DB_TYPE[db_type],

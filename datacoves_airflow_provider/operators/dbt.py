@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from datacoves_airflow_provider import environment
+from datacoves_airflow_provider import environment, validation
 from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException, redact
 from datacoves_airflow_provider.dbt.artifacts import ArtifactOptions, ArtifactTransfer
 from datacoves_airflow_provider.dbt.partial_parse import (
@@ -30,7 +30,7 @@ from datacoves_airflow_provider.dbt.run_results import (
     format_summary,
     read_run_summary,
 )
-from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path, inside_copy
+from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, inside_copy
 
 if TYPE_CHECKING:
     import jinja2
@@ -45,15 +45,6 @@ __all__ = ["DatacovesDbtOperator"]
 _PACKAGE_FOLDERS = ("dbt_packages", "dbt_modules")
 #: Files that declare packages; without one of them ``dbt deps`` has nothing to do.
 _PACKAGE_FILES = ("packages.yml", "dependencies.yml")
-
-
-def _check_name(value: object, *, param: str, task_id: str, example: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str) or not value.strip():
-        raise TypeError(
-            f"Task {task_id!r}: {param} must be a non-empty string such as {example!r}, got {value!r}"
-        )
 
 
 def _read_project_file(project: Path) -> dict[str, Any]:
@@ -156,26 +147,14 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         **kwargs: Any,
     ) -> None:
         task_id = kwargs.get("task_id", "?")
-        if kwargs.get("cwd") is not None:
-            raise TypeError(
-                f"Task {task_id!r}: DatacovesDbtOperator runs in the dbt project folder; "
-                f"pass project_dir={kwargs['cwd']!r} instead of cwd"
-            )
-        check_relative_path(project_dir, param="project_dir", task_id=task_id)
-        _check_name(connection_id, param="connection_id", task_id=task_id, example="main")
-        _check_name(target, param="target", task_id=task_id, example="prd")
+        validation.check_dbt_cwd(kwargs.get("cwd"), task_id=task_id)
+        validation.check_relative_path(project_dir, param="project_dir", task_id=task_id)
+        validation.check_name(connection_id, param="connection_id", task_id=task_id, example="main")
+        validation.check_name(target, param="target", task_id=task_id, example="prd")
         check_overrides(overrides, task_id=task_id)
-        if overrides and connection_id is None:
-            raise ValueError(
-                f"Task {task_id!r}: overrides apply to the profile built from connection_id; "
-                "pass connection_id too, or set these values in your profiles.yml"
-            )
-        if not isinstance(run_dbt_deps, bool):
-            raise TypeError(f"Task {task_id!r}: run_dbt_deps must be True or False, got {run_dbt_deps!r}")
-        if not isinstance(upload_manifest, bool):
-            raise TypeError(
-                f"Task {task_id!r}: upload_manifest must be True or False, got {upload_manifest!r}"
-            )
+        validation.check_overrides_connection(overrides, connection_id, task_id=task_id)
+        validation.check_flag(run_dbt_deps, param="run_dbt_deps", task_id=task_id)
+        validation.check_flag(upload_manifest, param="upload_manifest", task_id=task_id)
         self.artifacts = ArtifactOptions.checked(
             task_id=task_id,
             dbt_api_enabled=dbt_api_enabled,
@@ -355,7 +334,9 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         :param env: the command's environment.
         """
         if self.project_dir:
-            check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id, rendered=True)
+            validation.check_relative_path(
+                self.project_dir, param="project_dir", task_id=self.task_id, rendered=True
+            )
             source = f"project_dir={self.project_dir!r}"
             project = Path(os.path.normpath(staged.repo / self.project_dir))
             if project != staged.repo and staged.repo not in project.parents:
