@@ -175,7 +175,9 @@ def check_env(env: object, *, task_id: str) -> None:
             warnings.warn(
                 f"Task {task_id!r}: env[{key!r}] is an empty string; the command will see it set but empty",
                 UserWarning,
-                stacklevel=4,
+                # the frame it named in the operator's module, whose ``warnings`` Airflow's operator
+                # metaclass wraps to skip its own frames
+                stacklevel=5,
             )
 
 
