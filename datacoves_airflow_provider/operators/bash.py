@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import shutil
-import signal
-import time
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,6 +17,7 @@ from datacoves_airflow_provider.compat import (
     context_to_airflow_vars,
     redact,
 )
+from datacoves_airflow_provider.hooks.subprocess import DatacovesSubprocessHook
 from datacoves_airflow_provider.staging.repository import (
     StagedRepository,
     StagingPolicy,
@@ -28,15 +26,9 @@ from datacoves_airflow_provider.staging.repository import (
 )
 
 if TYPE_CHECKING:
-    from datacoves_airflow_provider.compat import Context
+    from datacoves_airflow_provider.compat import Context, SubprocessResult
 
 __all__ = ["DatacovesBashOperator", "inside_copy"]
-
-#: Commands longer than this run from a script file in the private scratch folder, not ``bash -c``
-#: (Linux caps one argument at 128 KiB).
-_INLINE_LIMIT = 64 * 1024
-#: Seconds the command's process group gets between SIGTERM and SIGKILL when it must stop.
-_KILL_GRACE_SECONDS = 5.0
 
 
 def inside_copy(staged: StagedRepository, path: Path, *, what: str) -> Path:
@@ -171,8 +163,15 @@ class DatacovesBashOperator(BashOperator):
         """
         return redact(self.output_processor(output))
 
-    def run_bash(self, staged: StagedRepository, command: str, *, env: dict[str, str], cwd: Path) -> Any:
-        """Run ``command`` with bash through the SubprocessHook, its output streaming into the task log.
+    @cached_property
+    def subprocess_hook(self) -> DatacovesSubprocessHook:
+        """The hook that runs the command and stops its process group."""
+        return DatacovesSubprocessHook()
+
+    def run_bash(
+        self, staged: StagedRepository, command: str, *, env: dict[str, str], cwd: Path
+    ) -> SubprocessResult:
+        """Run ``command`` with bash through the subprocess hook, its output streaming into the task log.
 
         Returns the hook's result (``exit_code``, ``output``: the last line).
 
@@ -181,15 +180,8 @@ class DatacovesBashOperator(BashOperator):
         :param env: the complete environment of the command.
         :param cwd: the folder to run in.
         """
-        bash = shutil.which("bash") or "bash"
-        if len(command) > _INLINE_LIMIT:
-            script = staged.scratch / f"command-{len(list(staged.scratch.glob('command-*.sh')))}.sh"
-            script.write_text(command)
-            argv = [bash, str(script)]
-        else:
-            argv = [bash, "-c", command]
-        return self.subprocess_hook.run_command(
-            command=argv, env=env, output_encoding=self.output_encoding, cwd=str(cwd)
+        return self.subprocess_hook.run_bash(
+            command, env=env, cwd=cwd, output_encoding=self.output_encoding, script_dir=staged.scratch
         )
 
     def check_exit_code(self, exit_code: int) -> None:
@@ -331,48 +323,6 @@ class DatacovesBashOperator(BashOperator):
         (background jobs the command left), on failure, and on ``execution_timeout``, where Airflow
         raises inside the log-reading loop and calls ``on_kill`` only after ``execute`` returned.
         """
-        proc = self.__dict__.get("subprocess_hook") and self.subprocess_hook.sub_process
-        if proc is None:
-            return
-        proc.poll()  # reap bash itself if it has exited
-        if not _group_alive(proc.pid):
-            return
-        self.log.info("Stopping the command's process group %s", proc.pid)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + _KILL_GRACE_SECONDS
-        while time.monotonic() < deadline and _group_alive(proc.pid):
-            proc.poll()
-            time.sleep(0.05)
-        if _group_alive(proc.pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether a running (not zombie) process is left in process group ``pgid``.
-
-    A signal check alone is not enough: a zombie that nobody reaped (PID 1 in some containers
-    does not) still counts as a member, and would make every task wait out the grace period.
-
-    :param pgid: the process group, which is the command's bash pid.
-    """
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:
-        pids = [name for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return True  # no /proc: the signal check is all there is
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        state, _ppid, group = stat[stat.rindex(")") + 2 :].split()[:3]
-        if int(group) == pgid and state != "Z":
-            return True
-    return False
+        hook = self.__dict__.get("subprocess_hook")  # none before the command ran
+        if hook is not None:
+            hook.stop_process_group()
