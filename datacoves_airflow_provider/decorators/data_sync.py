@@ -12,13 +12,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from datacoves_airflow_provider import validation
-from datacoves_airflow_provider.compat import (
-    DecoratedOperator,
-    TaskDecorator,
-    context_merge,
-    determine_kwargs,
-    task_decorator_factory,
-)
+from datacoves_airflow_provider.compat import DecoratedOperator, TaskDecorator
+from datacoves_airflow_provider.decorators.base import call_decorated_function, make_task_decorator
 from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator
 
 if TYPE_CHECKING:
@@ -47,9 +42,7 @@ class DataSyncDecoratedOperator(DecoratedOperator, DatacovesDataSyncOperator):
 
         :param context: the task context.
         """
-        context_merge(context, self.op_kwargs)
-        kwargs = determine_kwargs(self.python_callable, self.op_args, context)
-        returned = self.python_callable(*self.op_args, **kwargs)
+        returned = call_decorated_function(self, context)
         if returned is not None:
             self.log.warning(
                 "The function decorated with %s returned %s; the return value is not used (the task's "
@@ -95,8 +88,4 @@ def datacoves_airflow_db_sync_task(
         :class:`~datacoves_airflow_provider.operators.data_sync.DatacovesDataSyncOperator` argument.
     """
     db_type = validation.check_db_sync_decorator_arguments(kwargs)
-    return task_decorator_factory(
-        python_callable=python_callable,
-        decorated_operator_class=_OPERATOR_BY_DB_TYPE[db_type],
-        **kwargs,
-    )
+    return make_task_decorator(_OPERATOR_BY_DB_TYPE[db_type], python_callable, kwargs)

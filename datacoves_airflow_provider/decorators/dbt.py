@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 from datacoves_airflow_provider import validation
-from datacoves_airflow_provider.compat import DecoratedOperator, TaskDecorator, task_decorator_factory
+from datacoves_airflow_provider.compat import DecoratedOperator, TaskDecorator
 from datacoves_airflow_provider.dbt.artifacts import reduce_expected_files
+from datacoves_airflow_provider.decorators.base import make_task_decorator
 from datacoves_airflow_provider.decorators.bash import CommandDecoratedOperator
 from datacoves_airflow_provider.operators.dbt import DatacovesDbtOperator
 
@@ -62,8 +63,4 @@ def datacoves_dbt_task(python_callable: Callable[..., Any] | None = None, **kwar
     :param python_callable: the decorated function.
     :param kwargs: operator arguments.
     """
-    return task_decorator_factory(
-        python_callable=python_callable,
-        decorated_operator_class=_DatacovesDbtDecoratedOperator,
-        **kwargs,
-    )
+    return make_task_decorator(_DatacovesDbtDecoratedOperator, python_callable, kwargs)
