@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         redact,
         task_decorator_factory,
     )
+    from airflow.providers.standard.hooks.subprocess import SubprocessHook, SubprocessResult
     from airflow.providers.standard.operators.bash import BashOperator
     from airflow.secrets import BaseSecretsBackend
 
@@ -70,6 +71,8 @@ __all__ = [
     "Context",
     "DecoratedOperator",
     "SecretsLookupRefused",
+    "SubprocessHook",
+    "SubprocessResult",
     "TaskDecorator",
     "Variable",
     "conf",
@@ -109,6 +112,9 @@ _IMPORT_PATHS: dict[str, tuple[str, ...]] = {
     "DAG": (_SDK, "airflow.models.dag"),
     "DecoratedOperator": (_SDK_DECORATOR, "airflow.decorators.base"),
     "SET_DURING_EXECUTION": ("airflow.sdk.definitions._internal.types",),
+    # the hook BashOperator runs its command with, from the same place as BashOperator
+    "SubprocessHook": ("airflow.providers.standard.hooks.subprocess", "airflow.hooks.subprocess"),
+    "SubprocessResult": ("airflow.providers.standard.hooks.subprocess", "airflow.hooks.subprocess"),
     "TaskDecorator": (_SDK_DECORATOR, "airflow.decorators"),
     "Variable": (_SDK, "airflow.models.variable"),
     "conf": ("airflow.sdk.configuration", "airflow.configuration"),

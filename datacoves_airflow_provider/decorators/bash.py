@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from datacoves_airflow_provider.compat import (
-    SET_DURING_EXECUTION,
-    DecoratedOperator,
-    TaskDecorator,
-    context_merge,
-    determine_kwargs,
-    task_decorator_factory,
-)
+from datacoves_airflow_provider.compat import SET_DURING_EXECUTION, DecoratedOperator, TaskDecorator
+from datacoves_airflow_provider.decorators.base import call_decorated_function, make_task_decorator
+from datacoves_airflow_provider.exceptions import InvalidArgumentTypeError
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
 
 if TYPE_CHECKING:
@@ -34,11 +29,9 @@ def call_for_command(
     :param decorator: the decorator's name, for the error message.
     :param overrides: keyword arguments that replace the ones the DAG passed (for this call only).
     """
-    context_merge(context, {**operator.op_kwargs, **(overrides or {})})
-    kwargs = determine_kwargs(operator.python_callable, operator.op_args, context)
-    command = operator.python_callable(*operator.op_args, **kwargs)
+    command = call_decorated_function(operator, context, overrides)
     if not isinstance(command, str) or not command.strip():
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             f"The function decorated with {decorator} (task {operator.task_id!r}) must return the "
             f"command to run as a non-empty string; it returned {type(command).__name__} {command!r:.200}"
         )
@@ -119,8 +112,4 @@ def datacoves_bash_task(python_callable: Callable[..., Any] | None = None, **kwa
     :param python_callable: the decorated function.
     :param kwargs: operator arguments.
     """
-    return task_decorator_factory(
-        python_callable=python_callable,
-        decorated_operator_class=_DatacovesBashDecoratedOperator,
-        **kwargs,
-    )
+    return make_task_decorator(_DatacovesBashDecoratedOperator, python_callable, kwargs)

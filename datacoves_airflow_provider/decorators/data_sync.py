@@ -11,14 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from datacoves_airflow_provider.compat import (
-    DecoratedOperator,
-    TaskDecorator,
-    context_merge,
-    determine_kwargs,
-    task_decorator_factory,
-)
-from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator, check_db_type
+from datacoves_airflow_provider import validation
+from datacoves_airflow_provider.compat import DecoratedOperator, TaskDecorator
+from datacoves_airflow_provider.decorators.base import call_decorated_function, make_task_decorator
+from datacoves_airflow_provider.operators.data_sync import DatacovesDataSyncOperator
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import Context
@@ -46,9 +42,7 @@ class DataSyncDecoratedOperator(DecoratedOperator, DatacovesDataSyncOperator):
 
         :param context: the task context.
         """
-        context_merge(context, self.op_kwargs)
-        kwargs = determine_kwargs(self.python_callable, self.op_args, context)
-        returned = self.python_callable(*self.op_args, **kwargs)
+        returned = call_decorated_function(self, context)
         if returned is not None:
             self.log.warning(
                 "The function decorated with %s returned %s; the return value is not used (the task's "
@@ -93,14 +87,5 @@ def datacoves_airflow_db_sync_task(
         ``destination_schema``, ``tables``, ``additional_tables`` and every other
         :class:`~datacoves_airflow_provider.operators.data_sync.DatacovesDataSyncOperator` argument.
     """
-    if "db_type" not in kwargs:
-        raise ValueError(
-            "@task.datacoves_airflow_db_sync needs db_type='snowflake' or 'redshift' (or 'postgres', "
-            "'duckdb') and connection_id='<Airflow connection>'"
-        )
-    db_type = check_db_type(kwargs["db_type"], kwargs.get("task_id", "?"))
-    return task_decorator_factory(
-        python_callable=python_callable,
-        decorated_operator_class=_OPERATOR_BY_DB_TYPE[db_type],
-        **kwargs,
-    )
+    db_type = validation.check_db_sync_decorator_arguments(kwargs)
+    return make_task_decorator(_OPERATOR_BY_DB_TYPE[db_type], python_callable, kwargs)

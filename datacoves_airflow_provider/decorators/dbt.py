@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from datacoves_airflow_provider.compat import DecoratedOperator, TaskDecorator, task_decorator_factory
+from datacoves_airflow_provider import validation
+from datacoves_airflow_provider.compat import DecoratedOperator, TaskDecorator
 from datacoves_airflow_provider.dbt.artifacts import reduce_expected_files
+from datacoves_airflow_provider.decorators.base import make_task_decorator
 from datacoves_airflow_provider.decorators.bash import CommandDecoratedOperator
 from datacoves_airflow_provider.operators.dbt import DatacovesDbtOperator
 
@@ -31,16 +33,11 @@ class _DatacovesDbtDecoratedOperator(CommandDecoratedOperator, DatacovesDbtOpera
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        expected = (self.op_kwargs or {}).get(EXPECTED_FILES)
-        if isinstance(expected, (list, tuple)) and all(isinstance(f, str) for f in expected):
-            downloadable = reduce_expected_files(expected, sorted(self.artifacts.downloaded_names()))
-            never = [f for f in expected if f not in downloadable]
-            if never:
-                raise ValueError(
-                    f"Task {self.task_id!r}: expected_files lists {', '.join(never)}, which this task never "
-                    "downloads; for run_results.json set dbt_api_enabled=True and download_run_results=True "
-                    "(sources.json: download_sources_json=True; other files: download_additional_files)"
-                )
+        validation.check_expected_files(
+            (self.op_kwargs or {}).get(EXPECTED_FILES),
+            self.artifacts.downloaded_names(),
+            task_id=self.task_id,
+        )
 
     def callable_overrides(self, found_files: Sequence[str]) -> dict[str, Any]:
         """Pass ``expected_files`` reduced to the files actually downloaded for this try: empty on a
@@ -66,8 +63,4 @@ def datacoves_dbt_task(python_callable: Callable[..., Any] | None = None, **kwar
     :param python_callable: the decorated function.
     :param kwargs: operator arguments.
     """
-    return task_decorator_factory(
-        python_callable=python_callable,
-        decorated_operator_class=_DatacovesDbtDecoratedOperator,
-        **kwargs,
-    )
+    return make_task_decorator(_DatacovesDbtDecoratedOperator, python_callable, kwargs)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
-import shutil
-import signal
-import time
-import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from datacoves_airflow_provider import environment
+from datacoves_airflow_provider import environment, validation
 from datacoves_airflow_provider.compat import (
     SET_DURING_EXECUTION,
     AirflowException,
@@ -22,6 +17,7 @@ from datacoves_airflow_provider.compat import (
     context_to_airflow_vars,
     redact,
 )
+from datacoves_airflow_provider.hooks.subprocess import DatacovesSubprocessHook
 from datacoves_airflow_provider.staging.repository import (
     StagedRepository,
     StagingPolicy,
@@ -30,186 +26,9 @@ from datacoves_airflow_provider.staging.repository import (
 )
 
 if TYPE_CHECKING:
-    from datacoves_airflow_provider.compat import Context
+    from datacoves_airflow_provider.compat import Context, SubprocessResult
 
 __all__ = ["DatacovesBashOperator", "inside_copy"]
-
-#: Commands longer than this run from a script file in the private scratch folder, not ``bash -c``
-#: (Linux caps one argument at 128 KiB).
-_INLINE_LIMIT = 64 * 1024
-#: Seconds the command's process group gets between SIGTERM and SIGKILL when it must stop.
-_KILL_GRACE_SECONDS = 5.0
-
-
-def _is_template(value: object) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
-
-
-#: Characters an environment variable's name cannot hold: ``=`` ends the name, a NUL byte ends the
-#: entry, and whitespace or control characters make a name no shell can refer to.
-_BAD_ENV_NAME = re.compile(r"[=\s\x00-\x1f\x7f]")
-
-
-def check_no_nul(value: object, *, param: str, task_id: str) -> None:
-    """Refuse a string holding a NUL byte: no command line, path or environment variable can hold
-    one, so it would only fail when the command starts, with an error from deep inside Python.
-
-    The message names the parameter, never the value (it may be a secret).
-
-    :param value: the value (anything but a string passes).
-    :param param: the parameter (and key) to name, e.g. ``env['API_KEY']``.
-    :param task_id: named in the message.
-    """
-    if isinstance(value, str) and "\x00" in value:
-        raise ValueError(
-            f"Task {task_id!r}: {param} contains a NUL byte (\\x00), which no command line, path or "
-            "environment variable can hold; remove it (the value is not shown, it may be secret)"
-        )
-
-
-def check_env_name(key: object, *, task_id: str) -> None:
-    """Refuse an ``env`` key that cannot be an environment variable's name.
-
-    :param key: the key as written in the DAG (keys are not rendered).
-    :param task_id: named in the message.
-    """
-    if not isinstance(key, str) or not key or _BAD_ENV_NAME.search(key):
-        raise ValueError(
-            f"Task {task_id!r}: env has an invalid variable name {key!r}: a name is a non-empty string "
-            "without '=', spaces, line breaks, control characters or NUL bytes, e.g. 'DBT_TARGET'"
-        )
-
-
-def check_env(env: object, *, task_id: str) -> None:
-    """Check an ``env`` mapping at DAG parse time: a clear error beats a worker-side TypeError.
-
-    Templated values are checked once rendered (:func:`check_rendered_env`), with the same messages.
-
-    :param env: the ``env`` argument as the DAG author wrote it.
-    :param task_id: named in the messages.
-    """
-    if env is None or _is_template(env) or (not isinstance(env, Mapping) and hasattr(env, "resolve")):
-        return  # nothing, a Jinja string or an XComArg: checked after rendering
-    if not isinstance(env, Mapping):
-        raise TypeError(
-            f"Task {task_id!r}: env must be a dict of variable names to string values, "
-            f"got {type(env).__name__}"
-        )
-    for key, value in env.items():
-        check_env_name(key, task_id=task_id)
-        if value is None:
-            raise ValueError(
-                f'Task {task_id!r}: env[{key!r}] is None. Give it a string value (use "" for an '
-                f'empty one, or a template such as "{{{{ var.value.{key.lower()} }}}}") or remove it'
-            )
-        if isinstance(value, (bool, int, float)):
-            raise TypeError(
-                f"Task {task_id!r}: env[{key!r}] must be a string, got {type(value).__name__} "
-                f"{value!r}; write {str(value)!r}"
-            )
-        if not _is_template(value):
-            check_no_nul(value, param=f"env[{key!r}]", task_id=task_id)
-        if value == "":
-            warnings.warn(
-                f"Task {task_id!r}: env[{key!r}] is an empty string; the command will see it set but empty",
-                UserWarning,
-                stacklevel=4,
-            )
-
-
-def check_rendered_env(env: object, *, task_id: str) -> None:
-    """The checks of :func:`check_env` that templated values could not get at parse time: variable
-    names and NUL bytes, once ``env`` is rendered (other problems are reported by ``build_env``).
-
-    :param env: the rendered ``env``.
-    :param task_id: named in the messages.
-    """
-    if not isinstance(env, Mapping):
-        return
-    for key, value in env.items():
-        check_env_name(key, task_id=task_id)
-        check_no_nul(value, param=f"env[{key!r}]", task_id=task_id)
-
-
-def check_command(command: object, *, task_id: str, rendered: bool = False) -> str:
-    """Return ``command`` if it is a non-blank string without NUL bytes, else raise an error that says so.
-
-    :param command: the bash command.
-    :param task_id: named in the message.
-    :param rendered: whether templates are rendered already (a template is checked for NUL bytes
-        only then).
-    """
-    if not isinstance(command, str):
-        raise TypeError(
-            f"Task {task_id!r}: the bash command must be a string, got {type(command).__name__} {command!r}"
-        )
-    if not command.strip():
-        raise ValueError(f"Task {task_id!r}: the bash command is blank; give the command to run")
-    if rendered or not _is_template(command):
-        check_no_nul(command, param="bash_command", task_id=task_id)
-    return command
-
-
-def check_skip_on_exit_code(value: object, *, task_id: str) -> None:
-    """Check ``skip_on_exit_code``: None, an exit code, or a collection of exit codes (a string such as
-    ``"99"`` would only fail when the command ends, with a TypeError from deep inside BashOperator).
-
-    :param value: the argument as written in the DAG.
-    :param task_id: named in the message.
-    """
-    if value is None:
-        return
-    codes = [value] if isinstance(value, int) else value
-    if (
-        isinstance(value, (str, bytes, Mapping))
-        or not isinstance(codes, Iterable)
-        or any(isinstance(code, bool) or not isinstance(code, int) for code in codes)
-    ):
-        raise TypeError(
-            f"Task {task_id!r}: skip_on_exit_code must be an exit code or a list of exit codes "
-            f"(whole numbers, e.g. 99 or [99, 100]) or None, got {value!r}"
-        )
-
-
-def check_output_encoding(value: object, *, task_id: str) -> None:
-    """Check ``output_encoding`` names a codec Python knows (else decoding the output fails mid-run).
-
-    :param value: the argument as written in the DAG.
-    :param task_id: named in the message.
-    """
-    import codecs
-
-    try:
-        if not isinstance(value, str) or not getattr(codecs.lookup(value), "_is_text_encoding", True):
-            raise LookupError(value)
-    except LookupError:
-        raise ValueError(
-            f"Task {task_id!r}: output_encoding={value!r} is not a text encoding Python knows; "
-            "use e.g. 'utf-8' (the default) or 'latin-1'"
-        ) from None
-
-
-def check_relative_path(value: object, *, param: str, task_id: str, rendered: bool = False) -> None:
-    """Reject an absolute path, one that climbs out of the repository, or one with a NUL byte
-    (literal values only, until ``rendered``).
-
-    :param value: the path as written in the DAG (or as rendered).
-    :param param: the parameter's name, for the message.
-    :param task_id: named in the message.
-    :param rendered: whether templates are rendered already.
-    """
-    if value is None or (not rendered and _is_template(value)):
-        return
-    if not isinstance(value, str):
-        raise TypeError(f"Task {task_id!r}: {param} must be a string path, got {type(value).__name__}")
-    check_no_nul(value, param=param, task_id=task_id)
-    if os.path.isabs(value):
-        raise ValueError(
-            f"Task {task_id!r}: {param}={value!r} must be relative to the repository root "
-            f"(e.g. 'transform' rather than '/opt/airflow/dags/repo/transform')"
-        )
-    if os.path.normpath(value).split(os.sep)[0] == "..":
-        raise ValueError(f"Task {task_id!r}: {param}={value!r} climbs out of the repository; remove the '..'")
 
 
 def inside_copy(staged: StagedRepository, path: Path, *, what: str) -> Path:
@@ -283,35 +102,27 @@ class DatacovesBashOperator(BashOperator):
     ) -> None:
         task_id = kwargs.get("task_id", "?")
         if bash_command is not SET_DURING_EXECUTION:  # decorated: the function returns it at run time
-            check_command(bash_command, task_id=task_id)
-        check_env(env, task_id=task_id)
-        check_relative_path(cwd, param="cwd", task_id=task_id)
-        if not isinstance(activate_venv, bool):
-            raise TypeError(f"Task {task_id!r}: activate_venv must be True or False, got {activate_venv!r}")
-        if virtualenv is not None and (not isinstance(virtualenv, str) or not virtualenv.strip()):
-            raise ValueError(f"Task {task_id!r}: virtualenv must be a non-empty path, got {virtualenv!r}")
-        if not _is_template(virtualenv):
-            check_no_nul(virtualenv, param="virtualenv", task_id=task_id)
-        if not isinstance(append_env, bool):
-            raise TypeError(f"Task {task_id!r}: append_env must be True or False, got {append_env!r}")
-        check_skip_on_exit_code(kwargs.get("skip_on_exit_code", 99), task_id=task_id)
-        check_output_encoding(kwargs.get("output_encoding", "utf-8"), task_id=task_id)
+            validation.check_command(bash_command, task_id=task_id)
+        validation.check_env(env, task_id=task_id)
+        validation.check_relative_path(cwd, param="cwd", task_id=task_id)
+        validation.check_flag(activate_venv, param="activate_venv", task_id=task_id)
+        validation.check_virtualenv(virtualenv, task_id=task_id)
+        validation.check_flag(append_env, param="append_env", task_id=task_id)
+        validation.check_skip_on_exit_code(kwargs.get("skip_on_exit_code", 99), task_id=task_id)
+        validation.check_output_encoding(kwargs.get("output_encoding", "utf-8"), task_id=task_id)
         super().__init__(bash_command=bash_command, env=env, append_env=append_env, cwd=cwd, **kwargs)
         self.activate_venv = activate_venv
         self.virtualenv = virtualenv
-        try:
-            self.staging = StagingPolicy.coerce(staging)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(f"Task {task_id!r}: {exc}") from None
+        self.staging = validation.check_staging(staging, task_id=task_id)
 
     # -- running -------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
         if self.bash_command is not SET_DURING_EXECUTION:  # fail before copying the repository
-            check_command(self.bash_command, task_id=self.task_id, rendered=True)
-        check_rendered_env(self.env, task_id=self.task_id)
-        check_relative_path(self.cwd, param="cwd", task_id=self.task_id, rendered=True)
-        check_no_nul(self.virtualenv, param="virtualenv", task_id=self.task_id)
+            validation.check_command(self.bash_command, task_id=self.task_id, rendered=True)
+        validation.check_rendered_env(self.env, task_id=self.task_id)
+        validation.check_relative_path(self.cwd, param="cwd", task_id=self.task_id, rendered=True)
+        validation.check_no_nul(self.virtualenv, param="virtualenv", task_id=self.task_id)
         source = environment.repository_source()
         with stage_repository(
             source.path, policy=self.staging, base_dir=environment.staging_base_dir()
@@ -328,7 +139,7 @@ class DatacovesBashOperator(BashOperator):
         :param context: the task context.
         :param found_files: artifacts downloaded for this try (see the dbt operator).
         """
-        return check_command(self.bash_command, task_id=self.task_id, rendered=True)
+        return validation.check_command(self.bash_command, task_id=self.task_id, rendered=True)
 
     def run_in_repository(self, staged: StagedRepository, context: Context) -> Any:
         """Run the command in the staged copy; subclasses add their own preparation around it.
@@ -352,8 +163,15 @@ class DatacovesBashOperator(BashOperator):
         """
         return redact(self.output_processor(output))
 
-    def run_bash(self, staged: StagedRepository, command: str, *, env: dict[str, str], cwd: Path) -> Any:
-        """Run ``command`` with bash through the SubprocessHook, its output streaming into the task log.
+    @cached_property
+    def subprocess_hook(self) -> DatacovesSubprocessHook:
+        """The hook that runs the command and stops its process group."""
+        return DatacovesSubprocessHook()
+
+    def run_bash(
+        self, staged: StagedRepository, command: str, *, env: dict[str, str], cwd: Path
+    ) -> SubprocessResult:
+        """Run ``command`` with bash through the subprocess hook, its output streaming into the task log.
 
         Returns the hook's result (``exit_code``, ``output``: the last line).
 
@@ -362,15 +180,8 @@ class DatacovesBashOperator(BashOperator):
         :param env: the complete environment of the command.
         :param cwd: the folder to run in.
         """
-        bash = shutil.which("bash") or "bash"
-        if len(command) > _INLINE_LIMIT:
-            script = staged.scratch / f"command-{len(list(staged.scratch.glob('command-*.sh')))}.sh"
-            script.write_text(command)
-            argv = [bash, str(script)]
-        else:
-            argv = [bash, "-c", command]
-        return self.subprocess_hook.run_command(
-            command=argv, env=env, output_encoding=self.output_encoding, cwd=str(cwd)
+        return self.subprocess_hook.run_bash(
+            command, env=env, cwd=cwd, output_encoding=self.output_encoding, script_dir=staged.scratch
         )
 
     def check_exit_code(self, exit_code: int) -> None:
@@ -390,7 +201,7 @@ class DatacovesBashOperator(BashOperator):
 
         :param staged: the task's staging folder.
         """
-        check_relative_path(self.cwd, param="cwd", task_id=self.task_id, rendered=True)
+        validation.check_relative_path(self.cwd, param="cwd", task_id=self.task_id, rendered=True)
         target = Path(os.path.normpath(staged.repo / (self.cwd or "")))
         if target != staged.repo and staged.repo not in target.parents:
             raise AirflowException(f"cwd={self.cwd!r} climbs out of the repository; remove the '..'")
@@ -512,48 +323,6 @@ class DatacovesBashOperator(BashOperator):
         (background jobs the command left), on failure, and on ``execution_timeout``, where Airflow
         raises inside the log-reading loop and calls ``on_kill`` only after ``execute`` returned.
         """
-        proc = self.__dict__.get("subprocess_hook") and self.subprocess_hook.sub_process
-        if proc is None:
-            return
-        proc.poll()  # reap bash itself if it has exited
-        if not _group_alive(proc.pid):
-            return
-        self.log.info("Stopping the command's process group %s", proc.pid)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + _KILL_GRACE_SECONDS
-        while time.monotonic() < deadline and _group_alive(proc.pid):
-            proc.poll()
-            time.sleep(0.05)
-        if _group_alive(proc.pid):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def _group_alive(pgid: int) -> bool:
-    """Whether a running (not zombie) process is left in process group ``pgid``.
-
-    A signal check alone is not enough: a zombie that nobody reaped (PID 1 in some containers
-    does not) still counts as a member, and would make every task wait out the grace period.
-
-    :param pgid: the process group, which is the command's bash pid.
-    """
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    try:
-        pids = [name for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return True  # no /proc: the signal check is all there is
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                stat = handle.read()
-        except OSError:
-            continue
-        state, _ppid, group = stat[stat.rindex(")") + 2 :].split()[:3]
-        if int(group) == pgid and state != "Z":
-            return True
-    return False
+        hook = self.__dict__.get("subprocess_hook")  # none before the command ran
+        if hook is not None:
+            hook.stop_process_group()

@@ -14,6 +14,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from datacoves_airflow_provider import validation
 from datacoves_airflow_provider.compat import BaseOperator
 from datacoves_airflow_provider.data_sync.connections import SERVICE_FIELDS as _SERVICE_FIELDS
 from datacoves_airflow_provider.data_sync.connections import service_connection
@@ -21,6 +22,7 @@ from datacoves_airflow_provider.data_sync.destinations import make_destination
 from datacoves_airflow_provider.data_sync.engine import DEFAULT_LOOKBACK
 from datacoves_airflow_provider.data_sync.table_selection import TableSelection
 from datacoves_airflow_provider.environment import MissingEnvironmentError
+from datacoves_airflow_provider.validation import DB_TYPES, check_db_type
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import Context
@@ -35,25 +37,8 @@ __all__ = [
     "service_connection",
 ]
 
-#: Destination kinds; ``snowflake`` and ``redshift`` are the documented ones.
-DB_TYPES = ("snowflake", "redshift", "postgres", "duckdb")
-
 #: Default service connection name of the DataSync operators (Datacoves docs).
 DEFAULT_SERVICE_CONNECTION = "airflow_db_load"
-
-
-def check_db_type(db_type: Any, task_id: str = "?") -> str:
-    """Return ``db_type`` lower-cased if it is a supported destination, else raise naming the choices.
-
-    :param db_type: the destination kind the DAG asked for.
-    :param task_id: the task, for the message.
-    """
-    if not isinstance(db_type, str) or db_type.strip().lower() not in DB_TYPES:
-        raise ValueError(
-            f"Task {task_id!r}: db_type={db_type!r} is not supported; use one of "
-            f"{', '.join(repr(t) for t in DB_TYPES)} (case does not matter)"
-        )
-    return db_type.strip().lower()
 
 
 def default_destination_schema() -> str:
@@ -118,65 +103,21 @@ class DatacovesDataSyncOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         self.db_type = check_db_type(db_type, self.task_id)
-        if source_connection_id is not None and (
-            not isinstance(source_connection_id, str) or not source_connection_id.strip()
-        ):
-            raise ValueError(
-                f"Task {self.task_id!r}: source_connection_id must name the connection to Airflow's "
-                f"database, e.g. 'airflow_db', got {source_connection_id!r}; leave it out to use "
-                "Airflow's own configuration"
-            )
+        validation.check_data_sync_names(
+            task_id=self.task_id,
+            db_type=self.db_type,
+            service_db_types=_SERVICE_FIELDS,
+            source_connection_id=source_connection_id,
+            connection_id=connection_id,
+            service_connection_name=service_connection_name,
+            destination_schema=destination_schema,
+        )
+        validation.check_flag(full_refresh, param="full_refresh", task_id=self.task_id, name_type=True)
+        validation.check_flag(
+            replace_unmanaged_tables, param="replace_unmanaged_tables", task_id=self.task_id, name_type=True
+        )
+        incremental_lookback = validation.check_lookback(incremental_lookback, task_id=self.task_id)
         self.source_connection_id = source_connection_id
-        if connection_id is not None and (not isinstance(connection_id, str) or not connection_id.strip()):
-            raise ValueError(
-                f"Task {self.task_id!r}: connection_id must be a connection name, got {connection_id!r}"
-            )
-        if connection_id is None and service_connection_name is None:
-            raise ValueError(
-                f"Task {self.task_id!r}: name the destination: connection_id='<Airflow connection>'"
-                + (
-                    " or service_connection_name='<service connection>'"
-                    if self.db_type in _SERVICE_FIELDS
-                    else ""
-                )
-            )
-        if connection_id is None and self.db_type not in _SERVICE_FIELDS:
-            raise ValueError(
-                f"Task {self.task_id!r}: service connections exist for Snowflake and Redshift only; "
-                f"give db_type={self.db_type!r} an Airflow connection with connection_id="
-            )
-        if service_connection_name is not None and (
-            not isinstance(service_connection_name, str) or not service_connection_name.strip()
-        ):
-            raise ValueError(
-                f"Task {self.task_id!r}: service_connection_name must be a name like 'airflow_db_load', "
-                f"got {service_connection_name!r}"
-            )
-        if destination_schema is not None and (
-            not isinstance(destination_schema, str) or not destination_schema.strip()
-        ):
-            raise ValueError(
-                f"Task {self.task_id!r}: destination_schema must be a non-empty schema name, got "
-                f"{destination_schema!r}; leave it out for the default airflow-<environment slug>"
-            )
-        for name, flag in (
-            ("full_refresh", full_refresh),
-            ("replace_unmanaged_tables", replace_unmanaged_tables),
-        ):
-            if not isinstance(flag, bool):
-                raise TypeError(
-                    f"Task {self.task_id!r}: {name} must be True or False, got {type(flag).__name__} {flag!r}"
-                )
-        if isinstance(incremental_lookback, (int, float)) and not isinstance(incremental_lookback, bool):
-            incremental_lookback = datetime.timedelta(seconds=incremental_lookback)
-        if (
-            not isinstance(incremental_lookback, datetime.timedelta)
-            or incremental_lookback.total_seconds() < 0
-        ):
-            raise ValueError(
-                f"Task {self.task_id!r}: incremental_lookback must be a non-negative timedelta or "
-                f"number of seconds, got {incremental_lookback!r}"
-            )
         self.connection_id = connection_id
         self.service_connection_name = service_connection_name
         self.destination_schema = destination_schema
@@ -237,12 +178,7 @@ class _DocumentedDataSyncOperator(DatacovesDataSyncOperator):
     ) -> None:
         kwargs.setdefault("task_id", "sync_airflow_db")
         given = kwargs.pop("db_type", self.warehouse)
-        if not isinstance(given, str) or given.strip().lower() != self.warehouse:
-            raise ValueError(
-                f"Task {kwargs['task_id']!r}: this operator syncs to {self.warehouse}; db_type={given!r} "
-                "contradicts it. Use DatacovesDataSyncOperator (or @task.datacoves_airflow_db_sync) with "
-                "that db_type"
-            )
+        validation.check_warehouse(given, warehouse=self.warehouse, task_id=kwargs["task_id"])
         super().__init__(
             db_type=self.warehouse,
             connection_id=connection_id,

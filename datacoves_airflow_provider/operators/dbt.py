@@ -6,16 +6,13 @@ import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from datacoves_airflow_provider import environment
-from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException, redact
-from datacoves_airflow_provider.dbt.artifacts import ArtifactOptions, ArtifactTransfer
-from datacoves_airflow_provider.dbt.partial_parse import (
-    PARTIAL_PARSE_FILE,
-    PartialParseCheck,
-    format_reparse_reason,
-)
+from datacoves_airflow_provider import environment, validation
+from datacoves_airflow_provider.compat import AirflowException, AirflowSkipException
+from datacoves_airflow_provider.dbt import try_artifacts
+from datacoves_airflow_provider.dbt.artifacts import ArtifactOptions
+from datacoves_airflow_provider.dbt.partial_parse import PARTIAL_PARSE_FILE, PartialParseCheck
 from datacoves_airflow_provider.dbt.profiles import (
     DEFAULT_PROFILE_NAME,
     DEFAULT_TARGET_NAME,
@@ -25,12 +22,8 @@ from datacoves_airflow_provider.dbt.profiles import (
     parse_overrides_text,
     write_connection_profile,
 )
-from datacoves_airflow_provider.dbt.run_results import (
-    FAILED_STATUSES,
-    format_summary,
-    read_run_summary,
-)
-from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, check_relative_path, inside_copy
+from datacoves_airflow_provider.dbt.project import packages_missing, run_results_path
+from datacoves_airflow_provider.operators.bash import DatacovesBashOperator, inside_copy
 
 if TYPE_CHECKING:
     import jinja2
@@ -39,32 +32,6 @@ if TYPE_CHECKING:
     from datacoves_airflow_provider.staging.repository import StagedRepository
 
 __all__ = ["DatacovesDbtOperator"]
-
-#: Folders whose presence means the project's packages are installed (``packages-install-path``
-#: in dbt_project.yml names another one).
-_PACKAGE_FOLDERS = ("dbt_packages", "dbt_modules")
-#: Files that declare packages; without one of them ``dbt deps`` has nothing to do.
-_PACKAGE_FILES = ("packages.yml", "dependencies.yml")
-
-
-def _check_name(value: object, *, param: str, task_id: str, example: str) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str) or not value.strip():
-        raise TypeError(
-            f"Task {task_id!r}: {param} must be a non-empty string such as {example!r}, got {value!r}"
-        )
-
-
-def _read_project_file(project: Path) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load((project / "dbt_project.yml").read_text())
-    except (OSError, yaml.YAMLError):
-        return {}  # dbt itself reports a broken project file better than we could
-    return data if isinstance(data, dict) else {}
-
 
 #: How far a file's modification time may lag ``time.time()`` (filesystems stamp files from the
 #: kernel's coarse clock, a tick of 1-10 ms behind): files dbt writes are compared with the command's
@@ -156,26 +123,14 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         **kwargs: Any,
     ) -> None:
         task_id = kwargs.get("task_id", "?")
-        if kwargs.get("cwd") is not None:
-            raise TypeError(
-                f"Task {task_id!r}: DatacovesDbtOperator runs in the dbt project folder; "
-                f"pass project_dir={kwargs['cwd']!r} instead of cwd"
-            )
-        check_relative_path(project_dir, param="project_dir", task_id=task_id)
-        _check_name(connection_id, param="connection_id", task_id=task_id, example="main")
-        _check_name(target, param="target", task_id=task_id, example="prd")
+        validation.check_dbt_cwd(kwargs.get("cwd"), task_id=task_id)
+        validation.check_relative_path(project_dir, param="project_dir", task_id=task_id)
+        validation.check_name(connection_id, param="connection_id", task_id=task_id, example="main")
+        validation.check_name(target, param="target", task_id=task_id, example="prd")
         check_overrides(overrides, task_id=task_id)
-        if overrides and connection_id is None:
-            raise ValueError(
-                f"Task {task_id!r}: overrides apply to the profile built from connection_id; "
-                "pass connection_id too, or set these values in your profiles.yml"
-            )
-        if not isinstance(run_dbt_deps, bool):
-            raise TypeError(f"Task {task_id!r}: run_dbt_deps must be True or False, got {run_dbt_deps!r}")
-        if not isinstance(upload_manifest, bool):
-            raise TypeError(
-                f"Task {task_id!r}: upload_manifest must be True or False, got {upload_manifest!r}"
-            )
+        validation.check_overrides_connection(overrides, connection_id, task_id=task_id)
+        validation.check_flag(run_dbt_deps, param="run_dbt_deps", task_id=task_id)
+        validation.check_flag(upload_manifest, param="upload_manifest", task_id=task_id)
         self.artifacts = ArtifactOptions.checked(
             task_id=task_id,
             dbt_api_enabled=dbt_api_enabled,
@@ -231,8 +186,15 @@ class DatacovesDbtOperator(DatacovesBashOperator):
     def run_in_repository(self, staged: StagedRepository, context: Context) -> Any:
         env = self.build_env(staged, context)
         project = self.resolve_project_dir(staged, env)
-        run_results = self.run_results_path(project, env)
-        transfer = self.artifact_transfer(project, run_results.parent, context)
+        run_results = run_results_path(project, env)
+        transfer = try_artifacts.artifact_transfer(
+            self.artifacts,
+            upload_tag=self.upload_tag,
+            project=project,
+            target_dir=run_results.parent,
+            context=context,
+            log=self.log,
+        )
         found = transfer.download() if transfer is not None else []
         parse_check = (
             PartialParseCheck(
@@ -245,7 +207,7 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         env.update(self.profile_env(staged, env))
         started = time.time()
         try:
-            if self.needs_dbt_deps(project):
+            if self.run_dbt_deps or packages_missing(project):
                 self.log.info("Running dbt deps: the project's packages are not installed")
                 deps = self.run_bash(staged, "dbt deps", env=env, cwd=project)
                 if deps.exit_code != 0:
@@ -260,93 +222,22 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         finally:
             if transfer is not None:
                 transfer.upload(written_after=started)
-            self.send_manifest(run_results.parent / "manifest.json", written_after=started, context=context)
-        summary = read_run_summary(run_results, written_after=started, log=self.log)
-        reparse = (
-            parse_check.explain(
-                written_after=started, profile=env.get("DBT_PROFILE"), target=env.get("DBT_TARGET")
-            )
-            if parse_check is not None
-            else []
+            if self.upload_manifest:
+                try_artifacts.send_manifest(
+                    run_results.parent / "manifest.json",
+                    written_after=started,
+                    run_id=str(context["run_id"]),
+                    dag_id=self.dag_id,
+                    log=self.log,
+                )
+        summary = try_artifacts.report_run(
+            run_results, parse_check, written_after=started, env=env, log=self.log
         )
-        if reparse:
-            reparse = cast("list[str]", redact(reparse))
-            self.log.warning("%s", format_reparse_reason(reparse))
-        if summary is not None:
-            summary = cast("dict[str, Any]", redact(summary))  # dbt's messages could quote a secret
-            if reparse:
-                summary["full_reparse_reason"] = reparse
-            self.log.info("%s", format_summary(summary))
         if result.exit_code in self.skip_on_exit_code:
             raise AirflowSkipException(f"dbt command returned exit code {result.exit_code}. Skipping.")
         if result.exit_code != 0:
             raise AirflowException(self.failure_message(result.exit_code, summary))
         return summary if summary is not None else self.return_value(result.output)
-
-    def artifact_transfer(self, project: Path, target_dir: Path, context: Context) -> ArtifactTransfer | None:
-        """This try's artifact transfers, or None without ``dbt_api_enabled``. A misconfigured
-        store fails here, before dbt runs (see :mod:`~datacoves_airflow_provider.dbt.artifacts`).
-
-        :param project: the dbt project folder.
-        :param target_dir: dbt's target folder (where it writes run_results.json).
-        :param context: the task context.
-        """
-        if not self.artifacts.enabled:
-            return None
-        from datacoves_airflow_provider.dbt.artifact_store import (
-            ArtifactStoreConfigError,
-            RunScope,
-            choose_artifact_store,
-        )
-
-        try:
-            choice = choose_artifact_store()
-        except ArtifactStoreConfigError as exc:
-            raise AirflowException(
-                f"dbt_api_enabled=True, but the artifact store is misconfigured: {exc}"
-            ) from None
-        ti = context["ti"]
-        run_id = str(context["run_id"])
-        scope = RunScope(
-            dag_id=ti.dag_id, run_id=run_id, task_id=ti.task_id, map_index=getattr(ti, "map_index", -1)
-        )
-        tag = (
-            self.upload_tag.strip()
-            if isinstance(self.upload_tag, str) and self.upload_tag.strip()
-            else run_id
-        )
-        return ArtifactTransfer(
-            options=self.artifacts,
-            store=choice.store,
-            scope=scope,
-            upload_tag=tag,
-            project=project,
-            target_dir=target_dir,
-            log=self.log,
-            reason=choice.reason,
-            warning=choice.warning,
-        )
-
-    def send_manifest(self, manifest: Path, *, written_after: float, context: Context) -> None:
-        """Upload the manifest dbt wrote during this try when ``upload_manifest`` and
-        ``DATACOVES__UPLOAD_MANIFEST`` ask for it. Never raises: a failure is a warning.
-
-        :param manifest: where dbt writes manifest.json.
-        :param written_after: when dbt started (a Unix time): an older file is not this try's.
-        :param context: the task context (DAG id and run id).
-        """
-        from datacoves_airflow_provider.dbt.manifest_upload import upload_manifest, upload_manifest_enabled
-
-        if not self.upload_manifest or not upload_manifest_enabled():
-            return
-        try:
-            fresh = manifest.stat().st_mtime >= written_after
-        except OSError:
-            fresh = False
-        if not fresh:
-            self.log.info("No manifest upload: dbt wrote no %s during this try", manifest.name)
-            return
-        upload_manifest(manifest, run_id=str(context["run_id"]), dag_id=self.dag_id, log=self.log)
 
     def resolve_project_dir(self, staged: StagedRepository, env: Mapping[str, str]) -> Path:
         """The dbt project folder in the repository copy.
@@ -355,7 +246,9 @@ class DatacovesDbtOperator(DatacovesBashOperator):
         :param env: the command's environment.
         """
         if self.project_dir:
-            check_relative_path(self.project_dir, param="project_dir", task_id=self.task_id, rendered=True)
+            validation.check_relative_path(
+                self.project_dir, param="project_dir", task_id=self.task_id, rendered=True
+            )
             source = f"project_dir={self.project_dir!r}"
             project = Path(os.path.normpath(staged.repo / self.project_dir))
             if project != staged.repo and staged.repo not in project.parents:
@@ -478,40 +371,5 @@ class DatacovesDbtOperator(DatacovesBashOperator):
             )
         return Path(os.path.normpath(staged.repo / relative))
 
-    def needs_dbt_deps(self, project: Path) -> bool:
-        """Whether ``dbt deps`` runs first: always with ``run_dbt_deps=True``; otherwise when the
-        project declares packages and none of its packages folders exists.
-
-        :param project: the dbt project folder.
-        """
-        if self.run_dbt_deps:
-            return True
-        install_path = _read_project_file(project).get("packages-install-path")
-        folders = {*_PACKAGE_FOLDERS, *([install_path] if isinstance(install_path, str) else [])}
-        if any((project / folder).is_dir() for folder in folders):
-            return False
-        return any((project / name).is_file() for name in _PACKAGE_FILES)
-
-    @staticmethod
-    def run_results_path(project: Path, env: Mapping[str, str]) -> Path:
-        """Where dbt writes run_results.json: ``DBT_TARGET_PATH`` or the project's ``target/``.
-
-        :param project: the dbt project folder.
-        :param env: the command's environment.
-        """
-        target_path = env.get("DBT_TARGET_PATH") or _read_project_file(project).get("target-path") or "target"
-        return project / str(target_path) / "run_results.json"
-
-    @staticmethod
-    def failure_message(exit_code: int, summary: dict[str, Any] | None) -> str:
-        """The exception message for a failed dbt command: the failing nodes when dbt named them.
-
-        :param exit_code: dbt's exit code.
-        :param summary: the run-results summary, if dbt wrote one.
-        """
-        failures = [f for f in (summary or {}).get("failures", []) if f["status"] in FAILED_STATUSES]
-        if not failures:
-            return f"dbt failed with exit code {exit_code}; see the dbt output above"
-        nodes = ", ".join(f"{f['node']} ({f['status']})" for f in failures)
-        more = summary["failures_not_listed"] if summary else 0
-        return f"dbt failed with exit code {exit_code}: {nodes}" + (f" and {more} more" if more else "")
+    #: The exception message for a failed dbt command: the failing nodes when dbt named them.
+    failure_message = staticmethod(try_artifacts.failure_message)
