@@ -26,7 +26,6 @@ import re
 import statistics
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,53 +37,25 @@ ROUNDS = 5
 TOKEN = "bench-token-0123456789"
 
 
-def build_tasks() -> tuple[Any, Any]:
+def build_tasks() -> list[Any]:
     """Two @task.datacoves_dbt tasks running ``dbt ls``: with the artifact store, and without."""
-    import pendulum
-
-    try:
-        from airflow.sdk import dag, task
-    except ImportError:  # Airflow 2
-        from airflow.decorators import dag, task
-
-    @dag(dag_id="bench_dbt_artifact_cache", schedule=None, start_date=pendulum.datetime(2024, 1, 1))
-    def bench_dbt_artifact_cache() -> None:
-        @task.datacoves_dbt(
-            project_dir="transform", connection_id="bench", dbt_api_enabled=True, upload_static_artifacts=True
-        )
-        def with_store() -> str:
-            return "dbt ls"
-
-        @task.datacoves_dbt(project_dir="transform", connection_id="bench")
-        def without_store() -> str:
-            return "dbt ls"
-
-        with_store()
-        without_store()
-
-    dag_obj = bench_dbt_artifact_cache()
-    return dag_obj.get_task("with_store"), dag_obj.get_task("without_store")
+    return task_bench.build_dbt_tasks(
+        "bench_dbt_artifact_cache",
+        with_store=("dbt ls", {"dbt_api_enabled": True, "upload_static_artifacts": True}),
+        without_store=("dbt ls", {}),
+    )
 
 
 def main() -> None:
     if not (task_bench.DBT_VENV / "bin" / "dbt").exists():
         raise SystemExit(f"{task_bench.DBT_VENV} is missing: build it with scripts/bootstrap.sh dbt")
-    from datacoves_airflow_provider.testing.datacoves_api_server import DatacovesApiServer
-
     with tempfile.TemporaryDirectory(prefix="bench-dbt-artifacts-") as tmp_name:
         tmp = Path(tmp_name)
         repo = task_bench.build_dbt_repo(tmp / "repo")
         database = tmp / "warehouse.duckdb"
-        server = DatacovesApiServer(("127.0.0.1", 0), tmp / "dbt_api", TOKEN)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        task_bench.worker_environment(
-            tmp, repo, database, **task_bench.api_store_environment(server.server_address[1], TOKEN)
-        )
+        server, task_log = task_bench.start_api_store_worker(tmp, repo, database, TOKEN)
         from airflow import __version__
 
-        task_log = tmp / "task.log"
-        task_log.touch()
-        task_bench.configure_task_log(task_log)
         ours_op, base_op = build_tasks()
 
         task_bench.run_ours(ours_op, 0, task_log)  # warm-up; uploads the first static artifacts

@@ -364,10 +364,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BaseException:  # Airflow 3's task logging replaces sys.stderr: say what went wrong anyway
-        import traceback
-
-        traceback.print_exc(file=sys.__stderr__)
-        raise SystemExit(1) from None
+    task_bench.run_main(main)

@@ -43,8 +43,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -264,6 +266,27 @@ def api_store_environment(port: int, token: str) -> dict[str, str]:
     }
 
 
+def start_api_store_worker(tmp: Path, repo: Path, database: Path, token: str) -> tuple[Any, Path]:
+    """Make this process a worker (:func:`worker_environment`) whose artifact store is the reference
+    dbt API server, started here on 127.0.0.1 with its files in ``tmp / "dbt_api"``; returns the server
+    (to ``shutdown()`` at the end) and the task log (:func:`configure_task_log`, ``tmp / "task.log"``).
+
+    :param tmp: the bench's scratch folder.
+    :param repo: the repository the tasks stage.
+    :param database: the DuckDB file.
+    :param token: the server's token.
+    """
+    from datacoves_airflow_provider.testing.datacoves_api_server import DatacovesApiServer
+
+    server = DatacovesApiServer(("127.0.0.1", 0), tmp / "dbt_api", token)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    worker_environment(tmp, repo, database, **api_store_environment(server.server_address[1], token))
+    task_log = tmp / "task.log"
+    task_log.touch()
+    configure_task_log(task_log)
+    return server, task_log
+
+
 def configure_task_log(log_path: Path) -> None:
     """Send the task's log to ``log_path`` as a worker does (Airflow 3: JSON lines; 2.x: the
     ``airflow.task`` logger), with timestamps that :func:`phases` reads back."""
@@ -313,8 +336,14 @@ def phases(events: list[tuple[float, str]], start: float, end: float) -> dict[st
     }
 
 
-def build_task(project_dir: str) -> Any:
-    """A DAG with one @task.datacoves_dbt task, defined as a DAG file would; returns its operator."""
+def build_dbt_tasks(dag_id: str, **tasks: tuple[str, dict[str, Any]]) -> list[Any]:
+    """A DAG of ``@task.datacoves_dbt`` tasks on the connection ``bench``, defined as a DAG file would;
+    returns their operators, in order.
+
+    :param dag_id: the DAG's id.
+    :param tasks: task id -> (the dbt command its function returns, further arguments of the decorator;
+        ``project_dir`` is ``transform`` unless given there).
+    """
     import pendulum
 
     try:
@@ -322,15 +351,25 @@ def build_task(project_dir: str) -> Any:
     except ImportError:  # Airflow 2
         from airflow.decorators import dag, task
 
-    @dag(dag_id="bench_dbt_task_overhead", schedule=None, start_date=pendulum.datetime(2024, 1, 1))
-    def bench_dbt_task_overhead() -> None:
-        @task.datacoves_dbt(project_dir=project_dir, connection_id="bench")
-        def dbt_ls() -> str:
-            return COMMAND
+    def returning(command: str) -> Callable[[], str]:
+        def dbt_command() -> str:
+            return command
 
-        dbt_ls()
+        return dbt_command
 
-    return bench_dbt_task_overhead().get_task("dbt_ls")
+    @dag(dag_id=dag_id, schedule=None, start_date=pendulum.datetime(2024, 1, 1))
+    def bench_dag() -> None:
+        for task_id, (command, arguments) in tasks.items():
+            arguments = {"project_dir": "transform", **arguments}
+            task.datacoves_dbt(task_id=task_id, connection_id="bench", **arguments)(returning(command))()
+
+    dag_obj = bench_dag()
+    return [dag_obj.get_task(task_id) for task_id in tasks]
+
+
+def build_task(project_dir: str) -> Any:
+    """A DAG with one @task.datacoves_dbt task, defined as a DAG file would; returns its operator."""
+    return build_dbt_tasks("bench_dbt_task_overhead", dbt_ls=(COMMAND, {"project_dir": project_dir}))[0]
 
 
 def minimal_context(op: Any, round_no: int) -> dict[str, Any]:
@@ -470,6 +509,20 @@ def main() -> None:
     print(f"our time outside the dbt process: {outside:.3f}s ({outside / base:.1%} of the baseline)")
     print(f"median: ours {ours:.3f}s, baseline {base:.3f}s, difference {ours - base:+.3f}s")
     print(f"BENCH dbt_task_overhead ratio={ours / base:.3f} goal={GOAL}")
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a bench's ``main``; whatever it raises is printed to the real stderr, then exit 1.
+
+    :param main: the bench's entry point.
+    """
+    try:
+        main()
+    except BaseException:  # Airflow 3's task logging replaces sys.stderr: say what went wrong anyway
+        import traceback
+
+        traceback.print_exc(file=sys.__stderr__)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -107,37 +106,14 @@ def dbt_deps(project: Path, profiles: Path) -> None:
     task_bench.remove_dbt_outputs(project)
 
 
-def build_tasks() -> tuple[Any, Any, Any]:
+def build_tasks() -> list[Any]:
     """``dbt parse`` tasks: publishing the static artifacts, with the store, and without it."""
-    import pendulum
-
-    try:
-        from airflow.sdk import dag, task
-    except ImportError:  # Airflow 2
-        from airflow.decorators import dag, task
-
-    @dag(dag_id="bench_partial_parse", schedule=None, start_date=pendulum.datetime(2024, 1, 1))
-    def bench_partial_parse() -> None:
-        @task.datacoves_dbt(
-            project_dir="transform", connection_id="bench", dbt_api_enabled=True, upload_static_artifacts=True
-        )
-        def publish() -> str:
-            return "dbt parse"
-
-        @task.datacoves_dbt(project_dir="transform", connection_id="bench", dbt_api_enabled=True)
-        def with_store() -> str:
-            return "dbt parse"
-
-        @task.datacoves_dbt(project_dir="transform", connection_id="bench")
-        def without_store() -> str:
-            return "dbt parse"
-
-        publish()
-        with_store()
-        without_store()
-
-    dag_obj = bench_partial_parse()
-    return dag_obj.get_task("publish"), dag_obj.get_task("with_store"), dag_obj.get_task("without_store")
+    return task_bench.build_dbt_tasks(
+        "bench_partial_parse",
+        publish=("dbt parse", {"dbt_api_enabled": True, "upload_static_artifacts": True}),
+        with_store=("dbt parse", {"dbt_api_enabled": True}),
+        without_store=("dbt parse", {}),
+    )
 
 
 def time_download(tmp: Path) -> tuple[float, int]:
@@ -163,8 +139,6 @@ def time_download(tmp: Path) -> tuple[float, int]:
 def main() -> None:
     if not (task_bench.DBT_VENV / "bin" / "dbt").exists():
         raise SystemExit(f"{task_bench.DBT_VENV} is missing: build it with scripts/bootstrap.sh dbt")
-    from datacoves_airflow_provider.testing.datacoves_api_server import DatacovesApiServer
-
     with tempfile.TemporaryDirectory(prefix="bench-partial-parse-") as tmp_name:
         tmp = Path(tmp_name)
         database = tmp / "warehouse.duckdb"
@@ -174,16 +148,9 @@ def main() -> None:
         schemas = "".join(p.read_text() for p in (repo / "transform" / "models").rglob("schema.yml"))
         tests = len(re.findall(r"^ +- (?:unique|not_null|relationships:)$", schemas, re.MULTILINE))
         dbt_deps(repo / "transform", task_bench.write_baseline_profile(tmp / "deps_profiles", database))
-        server = DatacovesApiServer(("127.0.0.1", 0), tmp / "dbt_api", TOKEN)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        task_bench.worker_environment(
-            tmp, repo, database, **task_bench.api_store_environment(server.server_address[1], TOKEN)
-        )
+        server, task_log = task_bench.start_api_store_worker(tmp, repo, database, TOKEN)
         from airflow import __version__
 
-        task_log = tmp / "task.log"
-        task_log.touch()
-        task_bench.configure_task_log(task_log)
         publish_op, ours_op, base_op = build_tasks()
 
         publish_elapsed, _ = task_bench.run_ours(publish_op, 0, task_log)  # cold parse; uploads
@@ -236,10 +203,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BaseException:  # Airflow 3's task logging replaces sys.stderr: say what went wrong anyway
-        import traceback
-
-        traceback.print_exc(file=sys.__stderr__)
-        raise SystemExit(1) from None
+    task_bench.run_main(main)

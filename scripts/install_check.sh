@@ -4,6 +4,7 @@
 # 3.x: apache-airflow>=3), on the oldest and the newest Python that line supports, and with uv's
 # newest resolution and with --resolution lowest-direct, in a fresh virtualenv:
 #   uv pip install <wheel>[every extra] "apache-airflow<line>" "pytest>=8"
+# (every extra the wheel's metadata declares, `all` included)
 # (lowest-direct also names the extras' requirements and Airflow's floor on the line, so that
 # the declared minimums themselves are what gets installed: uv's lowest-direct alone only lowers
 # what the command line names, and picks 2.11.0 for ">=2.10,<3"), then
@@ -26,7 +27,6 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 UV="$(command -v uv || echo "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/uv")"
 JOBS="${INSTALL_CHECK_JOBS:-4}"
-EXTRAS="snowflake,redshift,postgres,duckdb"
 # line, Airflow requirement, Airflow's first release on the line, oldest and newest Python it supports
 AF2=("apache-airflow>=2.10,<3" "" 3.10 3.12)   # floor: pyproject's own minimum (below)
 # 3.0 is excluded by pyproject.toml. The Airflow 3 floor installed is 3.1.8, the last patch of 3.1:
@@ -35,7 +35,7 @@ AF2=("apache-airflow>=2.10,<3" "" 3.10 3.12)   # floor: pyproject's own minimum 
 # before any code of this package runs, so they prove nothing about it.
 AF3=("apache-airflow>=3" "${INSTALL_CHECK_AF3_FLOOR:-3.1.8}" 3.10 3.13)
 # the Amazon provider's releases before 9.6.0 declare Airflow 3 but do not import on it (they use
-# airflow.utils.log.secrets_masker): on Airflow 3 the redshift extra's floor is this one (README)
+# airflow.utils.log.secrets_masker): on Airflow 3 the aws and redshift extras' floor is this one (README)
 AF3_FLOORS=("apache-airflow-providers-amazon>=9.6.0")
 # Airflow's floor on each line is installed with Airflow's own upper bounds only: Airflow's install
 # guide adds a constraints file per release, which this machine cannot fetch. Two libraries released
@@ -73,14 +73,18 @@ find_python() {  # <major.minor>: print an interpreter of exactly that version, 
 echo "== install check: building the wheel"
 "$UV" build --quiet --wheel --out-dir "$work/dist" .
 wheel="$(ls "$work"/dist/datacoves_airflow_provider-*.whl)"
-# the extras' requirements and Airflow's minimum, as the wheel declares them
+# the extras, their requirements and Airflow's minimum, as the wheel declares them
 metadata="$("$PYTHON" - "$wheel" <<'EOF'
 import re, sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as whl:
     name = next(n for n in whl.namelist() if n.endswith(".dist-info/METADATA"))
     for line in whl.read(name).decode().splitlines():
-        if line.startswith("Requires-Dist: "):
+        if line.startswith("Provides-Extra: "):
+            print("name", line[len("Provides-Extra: "):])
+        elif line.startswith("Requires-Dist: "):
             req = line[len("Requires-Dist: "):]
+            if re.match(r"datacoves[-_.]airflow[-_.]provider\b", req, re.IGNORECASE):
+                continue  # an extra made of other extras (hatchling < 1.23 writes `all` this way)
             if "extra ==" in req:
                 # the requirement with its other markers (python_version), without the extra's
                 spec, marker = (part.strip() for part in req.split(";", 1))
@@ -90,9 +94,10 @@ with zipfile.ZipFile(sys.argv[1]) as whl:
                 print("floor", re.search(r">=\s*([0-9.]+)", req).group(1))
 EOF
 )"
-mapfile -t extra_reqs < <(sed -n 's/^extra //p' <<<"$metadata")
+mapfile -t extra_reqs < <(sed -n 's/^extra //p' <<<"$metadata" | sort -u)
+EXTRAS="$(sed -n 's/^name //p' <<<"$metadata" | paste -sd, -)"
 AF2[1]="$(sed -n 's/^floor //p' <<<"$metadata")"
-[ ${#extra_reqs[@]} -ge 4 ] && [ -n "${AF2[1]}" ] || { echo "install check: cannot read $wheel's metadata:" >&2; echo "$metadata" >&2; exit 1; }
+[ ${#extra_reqs[@]} -ge 4 ] && [ -n "$EXTRAS" ] && [ -n "${AF2[1]}" ] || { echo "install check: cannot read $wheel's metadata:" >&2; echo "$metadata" >&2; exit 1; }
 
 run_one() {  # <name> <python> <resolution> <airflow requirement> <floor>
   local name="$1" python="$2" resolution="$3" airflow_req="$4" floor="$5"

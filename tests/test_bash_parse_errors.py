@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from airflow.decorators import dag, task
+from harness.one_task_dags import decorated_dag, operator_dag
 from pendulum import datetime
 
 from datacoves_airflow_provider.operators.bash import DatacovesBashOperator
@@ -13,23 +13,11 @@ from datacoves_airflow_provider.staging.repository import StagingPolicy
 
 
 def build(**kwargs):
-    @dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False)
-    def parse_check():
-        DatacovesBashOperator(task_id="t", **kwargs)
-
-    return parse_check()
+    return operator_dag(DatacovesBashOperator, task_id="t", **kwargs)
 
 
 def build_decorated(**kwargs):
-    @dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False)
-    def parse_check_decorated():
-        @task.datacoves_bash(**kwargs)
-        def t() -> str:
-            return "echo hi"
-
-        t()
-
-    return parse_check_decorated()
+    return decorated_dag("datacoves_bash", "echo hi", **kwargs)
 
 
 @pytest.mark.parametrize(

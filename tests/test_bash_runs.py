@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from harness.airflow_env import DagRunResult, run_dag
+from harness.evidence import assert_gone, read
 from harness.repos import tree_fingerprint
 
 DAGS = Path(__file__).parent / "dags"
@@ -36,19 +37,6 @@ def scenario_run(airflow_home, sample_repo, test_venv, tmp_path_factory) -> tupl
     )
     assert result.states, f"the DAG did not run:\n{result.output[-5000:]}"
     return result, evidence, before
-
-
-def read(evidence: Path, name: str) -> str:
-    path = evidence / name
-    assert path.exists(), f"task did not write {name}"
-    return path.read_text().strip()
-
-
-def assert_gone(staging_path: str) -> None:
-    stage_root = Path(staging_path)
-    while stage_root.name != "repo":
-        stage_root = stage_root.parent
-    assert not stage_root.parent.exists(), f"staging folder {stage_root.parent} was left behind"
 
 
 @pytest.mark.slow

@@ -16,12 +16,22 @@ from pathlib import Path
 import psycopg2
 import pytest
 from harness.airflow_env import airflow_env
-from harness.celery_cluster import celery_cluster, marked_processes, redis_client
+from harness.celery_cluster import CeleryCluster, celery_cluster, marked_processes, redis_client
 from harness.paths import DEMO_REPO
 from harness.warehouses import PG_DSN
 
 DAGS = Path(__file__).parent / "dags"
 DAG_ID = "celery_scenarios"
+
+
+def assert_database_dropped_and_redis_empty(cluster: CeleryCluster) -> None:
+    """The cluster's metadata database is gone and its Redis database is empty."""
+    with contextlib.closing(psycopg2.connect(PG_DSN)) as db:
+        cur = db.cursor()
+        cur.execute("select 1 from pg_database where datname = %s", (cluster.database,))
+        assert cur.fetchall() == []
+    with contextlib.closing(redis_client(cluster.redis_db)) as client:
+        assert client.dbsize() == 0
 
 
 @pytest.mark.slow
@@ -66,12 +76,7 @@ def test_tasks_run_on_the_worker_of_their_queue(tmp_path):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 0)
             raise AssertionError(f"process group {proc.pid} still has members")
-    with contextlib.closing(psycopg2.connect(PG_DSN)) as db:
-        cur = db.cursor()
-        cur.execute("select 1 from pg_database where datname = %s", (cluster.database,))
-        assert cur.fetchall() == []
-    with contextlib.closing(redis_client(cluster.redis_db)) as client:
-        assert client.dbsize() == 0
+    assert_database_dropped_and_redis_empty(cluster)
 
 
 @pytest.mark.slow
@@ -97,12 +102,7 @@ def test_everything_stops_when_the_test_fails(tmp_path):
     assert marked_processes(cluster.marker) == []
     for proc in cluster.processes.values():
         assert proc.poll() is not None
-    with contextlib.closing(psycopg2.connect(PG_DSN)) as db:
-        cur = db.cursor()
-        cur.execute("select 1 from pg_database where datname = %s", (cluster.database,))
-        assert cur.fetchall() == []
-    with contextlib.closing(redis_client(cluster.redis_db)) as client:
-        assert client.dbsize() == 0
+    assert_database_dropped_and_redis_empty(cluster)
 
 
 def test_the_locked_celery_works_with_the_celery_provider(tmp_path):

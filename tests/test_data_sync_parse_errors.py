@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from airflow.decorators import dag, task
-from pendulum import datetime
+from harness.one_task_dags import decorated_dag, operator_dag
 
 from datacoves_airflow_provider.data_sync.table_selection import (
     DEFAULT_TABLES,
@@ -26,23 +25,11 @@ from operators.datacoves.data_sync import (
 
 
 def build_decorated(**kwargs):
-    @dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False)
-    def sync_parse_check():
-        @task.datacoves_airflow_db_sync(**kwargs)
-        def sync_airflow_db():
-            pass
-
-        sync_airflow_db()
-
-    return sync_parse_check()
+    return decorated_dag("datacoves_airflow_db_sync", None, task_id="sync_airflow_db", **kwargs)
 
 
 def build_operator(cls=DatacovesDataSyncOperator, **kwargs):
-    @dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False)
-    def sync_operator_parse_check():
-        cls(**kwargs)
-
-    return sync_operator_parse_check()
+    return operator_dag(cls, **kwargs)
 
 
 BAD_DECORATED = [

@@ -160,17 +160,7 @@ def snowflake_conn(port: int, database: str) -> tuple[str, dict]:
 
 def redshift_conn(dsn: str) -> str:
     """A Redshift connection to the test PostgreSQL (the amazon provider's connection type)."""
-    params = dict(part.split("=", 1) for part in dsn.split())
-    return json.dumps(
-        {
-            "conn_type": "redshift",
-            "host": params["host"],
-            "port": int(params["port"]),
-            "login": params["user"],
-            "password": "Rs-Sync-Password-2b9e",
-            "schema": params["dbname"],
-        }
-    )
+    return pg_conn_json(dsn, conn_type="redshift", password="Rs-Sync-Password-2b9e")
 
 
 @pytest.fixture

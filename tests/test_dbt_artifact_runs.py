@@ -3,13 +3,16 @@ what failed, uploads after a failure, shared static artifacts, and the failure p
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from harness.airflow_env import DagRunResult
 from harness.airflow_env import latest_run_id as run_id
-from harness.dbt import RETRIED, node_ids, run_billing, statuses
+from harness.dbt import RETRIED, land_payments, node_ids, run_billing, statuses
 from harness.network import free_port
 
 from datacoves_airflow_provider.dbt.api_client import RETRIES, DbtApiClient
@@ -18,14 +21,19 @@ from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 DAGS = Path(__file__).parent / "dags"
 
 
+@pytest.fixture
+def billing(airflow_home, demo_repo, dbt_venv, tmp_path) -> Callable[..., DagRunResult]:
+    """:func:`harness.dbt.run_billing` on this test's Airflow home and ``tmp_path``, the demo
+    repository and the dbt virtualenv: ``billing(dag_id, **env)``."""
+    return functools.partial(run_billing, airflow_home, demo_repo, dbt_venv, tmp_path)
+
+
 @pytest.mark.slow
-def test_retry_reruns_only_the_failed_model_and_its_children(
-    airflow_home, demo_repo, dbt_venv, dbt_api_server, tmp_path
-):
+def test_retry_reruns_only_the_failed_model_and_its_children(billing, airflow_home, dbt_api_server, tmp_path):
     """The docs' retry DAG: try 1 builds everything and fails on `payments`; the retry receives
     expected_files=['run_results.json'] and builds `payments` and what depends on it, nothing else."""
     api_env = dbt_api_server.env(DATACOVES__ENVIRONMENT_SLUG="retry_models")
-    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_retry_models", **api_env)
+    result = billing("artifacts_retry_models", **api_env)
     assert result.states == {"dbt_build": "success"}, result.output[-5000:]
     out = result.output
     assert "expected_files=[] (of ['run_results.json'])" in out
@@ -45,21 +53,12 @@ def test_retry_reruns_only_the_failed_model_and_its_children(
 
 
 @pytest.mark.slow
-def test_retry_helper_reruns_failed_tests_too(airflow_home, demo_repo, dbt_venv, tmp_path):
+def test_retry_helper_reruns_failed_tests_too(billing, airflow_home, tmp_path):
     """A failing data test (status `fail`): dbt_retry_command rebuilds the tested model, reruns the
     test and builds what was skipped."""
     store = tmp_path / "store"
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "payments.csv").write_text("id,customer_id,amount\n1,1,10\n2,2,-5\n")
-    result = run_billing(
-        airflow_home,
-        demo_repo,
-        dbt_venv,
-        tmp_path,
-        "artifacts_retry_tests",
-        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(store),
-    )
+    land_payments(tmp_path, "id,customer_id,amount\n1,1,10\n2,2,-5\n")
+    result = billing("artifacts_retry_tests", AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(store))
     assert result.states == {"dbt_build": "success"}, result.output[-5000:]
     assert "-s result:error+ 1+result:fail result:skipped+ --state logs" in result.output
     run = run_id(airflow_home, "artifacts_retry_tests")
@@ -71,11 +70,9 @@ def test_retry_helper_reruns_failed_tests_too(airflow_home, demo_repo, dbt_venv,
 
 
 @pytest.mark.slow
-def test_uploads_after_a_failure_and_shared_static_artifacts(
-    airflow_home, demo_repo, dbt_venv, dbt_api_server, tmp_path
-):
+def test_uploads_after_a_failure_and_shared_static_artifacts(billing, airflow_home, dbt_api_server, tmp_path):
     api_env = dbt_api_server.env(DATACOVES__ENVIRONMENT_SLUG="uploads")
-    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_uploads", **api_env)
+    result = billing("artifacts_uploads", **api_env)
     assert result.states == {"dbt_build": "failed", "dbt_ls": "success"}, result.output[-5000:]
     assert "dbt failed with exit code 1: model.billing.payments (error)" in result.output
     client = DbtApiClient(DatacovesApiSettings.from_environment(api_env))
@@ -99,17 +96,13 @@ def test_uploads_after_a_failure_and_shared_static_artifacts(
 
 
 @pytest.mark.slow
-def test_a_refused_partial_parse_file_is_explained(airflow_home, demo_repo, dbt_venv, tmp_path):
+def test_a_refused_partial_parse_file_is_explained(billing, tmp_path):
     """One task uploads partial_parse.msgpack; the task that uses it under another target logs why
     dbt parsed everything again and returns it in its summary; the one under the same target
     (a partial parse that works) says nothing more."""
     evidence = tmp_path / "evidence"
     evidence.mkdir()
-    result = run_billing(
-        airflow_home,
-        demo_repo,
-        dbt_venv,
-        tmp_path,
+    result = billing(
         "artifacts_partial_parse",
         AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(tmp_path / "store"),
         EVIDENCE=str(evidence),
@@ -133,7 +126,7 @@ def test_a_refused_partial_parse_file_is_explained(airflow_home, demo_repo, dbt_
 
 
 @pytest.mark.slow
-def test_a_store_outage_never_changes_the_outcome(airflow_home, demo_repo, dbt_venv, tmp_path):
+def test_a_store_outage_never_changes_the_outcome(billing):
     dead = f"http://127.0.0.1:{free_port()}"
     env = {
         "DATACOVES__API_ENDPOINT": dead,
@@ -142,7 +135,7 @@ def test_a_store_outage_never_changes_the_outcome(airflow_home, demo_repo, dbt_v
         "DATACOVES__PROJECT_SLUG": "p",
         "DATACOVES__ENVIRONMENT_SLUG": "e",
     }
-    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_store_down", **env)
+    result = billing("artifacts_store_down", **env)
     assert result.states == {"dbt_succeeds": "success", "dbt_fails": "failed"}, result.output[-5000:]
     assert (
         "dbt artifact store: download of run_results.json failed, the task goes on as if it were absent"
@@ -155,15 +148,8 @@ def test_a_store_outage_never_changes_the_outcome(airflow_home, demo_repo, dbt_v
 
 
 @pytest.mark.slow
-def test_a_misconfigured_store_fails_before_dbt_runs(airflow_home, demo_repo, dbt_venv, tmp_path):
-    result = run_billing(
-        airflow_home,
-        demo_repo,
-        dbt_venv,
-        tmp_path,
-        "artifacts_misconfigured",
-        AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="gs://bucket/x",
-    )
+def test_a_misconfigured_store_fails_before_dbt_runs(billing, tmp_path):
+    result = billing("artifacts_misconfigured", AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE="gs://bucket/x")
     assert result.states == {"dbt_build": "failed"}, result.output[-5000:]
     assert "dbt_api_enabled=True, but the artifact store is misconfigured" in result.output
     assert not (tmp_path / "landing" / "ran").exists()  # the command never started
@@ -225,14 +211,14 @@ def platform_client(server, environment: str):
 
 @pytest.mark.slow
 def test_two_dbt_tasks_of_one_run_keep_their_own_run_results_on_the_platform(
-    airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
+    billing, airflow_home, platform_api_server, tmp_path
 ):
     """Zero configuration on a platform worker: DATACOVES__DBT_API_URL and the Variable select the
     internal routes; `customers` and the retried `dbt_build` each keep their own run_results.json;
     static artifacts go up as `latest-<stem>`; every dbt command's manifest is uploaded."""
     env = platform_api_server.platform_env(DATACOVES__ENVIRONMENT_SLUG="two_tasks")
     before = len(platform_api_server.requests())
-    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_platform_two_tasks", **env)
+    result = billing("artifacts_platform_two_tasks", **env)
     assert result.states == {"customers": "success", "dbt_build": "success"}, result.output[-5000:]
     out = result.output
     assert (
@@ -279,12 +265,10 @@ def test_two_dbt_tasks_of_one_run_keep_their_own_run_results_on_the_platform(
 
 
 @pytest.mark.slow
-def test_manifest_upload_on_and_off_and_after_a_failure(
-    airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
-):
+def test_manifest_upload_on_and_off_and_after_a_failure(billing, platform_api_server):
     env = platform_api_server.platform_env(DATACOVES__ENVIRONMENT_SLUG="manifests")
     before = len(platform_api_server.requests())
-    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_manifest_upload", **env)
+    result = billing("artifacts_manifest_upload", **env)
     assert result.states == {"parse": "success", "no_upload": "success", "fails": "failed"}, result.output[
         -5000:
     ]
@@ -296,7 +280,7 @@ def test_manifest_upload_on_and_off_and_after_a_failure(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("failure", ["status_500", "unreachable"])
-def test_a_failed_manifest_upload_never_fails_the_task(airflow_home, demo_repo, dbt_venv, tmp_path, failure):
+def test_a_failed_manifest_upload_never_fails_the_task(billing, tmp_path, failure):
     from datacoves_airflow_provider.testing.datacoves_api_server import DatacovesApiServer
 
     token = "manifest-token-never-logged-31"
@@ -308,11 +292,7 @@ def test_a_failed_manifest_upload_never_fails_the_task(airflow_home, demo_repo, 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     port = server.server_address[1] if failure == "status_500" else free_port()
     try:
-        result = run_billing(
-            airflow_home,
-            demo_repo,
-            dbt_venv,
-            tmp_path,
+        result = billing(
             "artifacts_manifest_upload",
             DATACOVES__UPLOAD_MANIFEST="Yes",
             DATACOVES__UPLOAD_MANIFEST_URL=f"http://127.0.0.1:{port}/api/internal/manifests",
@@ -332,16 +312,9 @@ def test_a_failed_manifest_upload_never_fails_the_task(airflow_home, demo_repo, 
 
 
 @pytest.mark.slow
-def test_a_datacoves_worker_without_a_dbt_api_says_so_loudly(airflow_home, demo_repo, dbt_venv, tmp_path):
-    result = run_billing(
-        airflow_home,
-        demo_repo,
-        dbt_venv,
-        tmp_path,
-        "artifacts_misconfigured",
-        DATACOVES__AIRFLOW_TYPE="team_airflow",
-        DATACOVES__ENVIRONMENT_SLUG="dev123",
-    )
+def test_a_datacoves_worker_without_a_dbt_api_says_so_loudly(billing):
+    env = {"DATACOVES__AIRFLOW_TYPE": "team_airflow", "DATACOVES__ENVIRONMENT_SLUG": "dev123"}
+    result = billing("artifacts_misconfigured", **env)
     assert result.states == {"dbt_build": "success"}, result.output[-5000:]
     line = next(x for x in result.output.splitlines() if "this task runs on a Datacoves worker" in x)
     assert "warn" in line.lower(), line
@@ -351,11 +324,11 @@ def test_a_datacoves_worker_without_a_dbt_api_says_so_loudly(airflow_home, demo_
 
 @pytest.mark.slow
 def test_a_platform_url_without_its_token_variable_fails_before_dbt_runs(
-    airflow_home, demo_repo, dbt_venv, platform_api_server, tmp_path
+    billing, platform_api_server, tmp_path
 ):
     env = platform_api_server.platform_env()
     del env["AIRFLOW_VAR_DATACOVES-DBT-API-SECRET"]
-    result = run_billing(airflow_home, demo_repo, dbt_venv, tmp_path, "artifacts_misconfigured", **env)
+    result = billing("artifacts_misconfigured", **env)
     assert result.states == {"dbt_build": "failed"}, result.output[-5000:]
     assert "the Airflow Variable 'datacoves-dbt-api-secret' does not exist" in result.output
     assert not (tmp_path / "landing" / "ran").exists()

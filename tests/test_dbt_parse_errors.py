@@ -3,30 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from airflow.decorators import dag, task
-from pendulum import datetime
+from harness.one_task_dags import decorated_dag, operator_dag
 
 from operators.datacoves.dbt import DatacovesDbtOperator
 
 
 def build(**kwargs):
-    @dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False)
-    def parse_check():
-        DatacovesDbtOperator(task_id="t", bash_command=kwargs.pop("bash_command", "dbt build"), **kwargs)
-
-    return parse_check()
+    return operator_dag(
+        DatacovesDbtOperator, task_id="t", bash_command=kwargs.pop("bash_command", "dbt build"), **kwargs
+    )
 
 
 def build_decorated(**kwargs):
-    @dag(schedule=None, start_date=datetime(2024, 1, 1), catchup=False)
-    def parse_check_decorated():
-        @task.datacoves_dbt(**kwargs)
-        def t() -> str:
-            return "dbt build"
-
-        t()
-
-    return parse_check_decorated()
+    return decorated_dag("datacoves_dbt", "dbt build", **kwargs)
 
 
 BAD = [

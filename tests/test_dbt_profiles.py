@@ -438,7 +438,7 @@ def test_repr_of_a_written_profile_hides_its_secrets(written):
 
 
 def test_repr_of_connection_fields_hides_the_extras():
-    from datacoves_airflow_provider.dbt.profiles import _Fields
+    from datacoves_airflow_provider.dbt.profiles import ConnectionFields as _Fields
 
     fields = _Fields(CASES["bigquery-keyfile-json-string"].connection("gcp"), "google_cloud_platform")
     assert KEY_ID not in repr(fields) and "extras=<hidden>" in repr(fields)

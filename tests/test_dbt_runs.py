@@ -12,29 +12,15 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from harness.airflow_env import run_dag
-from harness.dbt import dbt_env
+from harness.airflow_env import DagRunResult
+from harness.dbt import env_var_mode, run_dbt_dag
+from harness.evidence import assert_gone, read
 from harness.repos import tree_fingerprint
 from harness.warehouses import PG_DSN
 
 pytestmark = pytest.mark.slow  # every test here starts Airflow
 
-DAGS = Path(__file__).parent / "dags"
 PG_PASSWORD = "pg-Secret-value-8472"
-
-
-def read(evidence: Path, name: str) -> str:
-    path = evidence / name
-    assert path.exists(), f"task did not write {name}"
-    return path.read_text().strip()
-
-
-def assert_gone(path: str) -> None:
-    stage = Path(path)
-    while not stage.name.startswith("datacoves-stage"):
-        assert stage != stage.parent, f"{path} is not in a staging folder"
-        stage = stage.parent
-    assert not stage.exists(), f"staging folder {stage} was left behind"
 
 
 def pg_conn(database: str, **extra: str) -> str:
@@ -68,15 +54,14 @@ def duckdb_run(airflow_home, demo_repo, dbt_venv, tmp_path_factory):
     evidence = tmp_path_factory.mktemp("evidence")
     database = tmp_path_factory.mktemp("duckdb") / "warehouse.duckdb"
     before = tree_fingerprint(demo_repo)
-    result = run_dag(
+    result = run_dbt_dag(
         airflow_home,
-        DAGS,
+        demo_repo,
+        dbt_venv,
         "dbt_duckdb",
         EVIDENCE=str(evidence),
-        DATACOVES__REPO_PATH=str(demo_repo),
         DATACOVES__DBT_HOME=str(demo_repo / "transform"),
         AIRFLOW_CONN_DUCKDB_MAIN=json.dumps({"conn_type": "duckdb", "host": str(database)}),
-        **dbt_env(dbt_venv),
     )
     return result, evidence, database, before
 
@@ -154,17 +139,21 @@ def test_duckdb_profile(duckdb_run):
 
 
 @pytest.fixture(scope="module")
-def postgres_run(airflow_home, demo_repo, dbt_venv, pg_database, tmp_path_factory):
-    evidence = tmp_path_factory.mktemp("evidence")
-    result = run_dag(
-        airflow_home,
-        DAGS,
-        "dbt_postgres",
-        EVIDENCE=str(evidence),
-        DATACOVES__REPO_PATH=str(demo_repo),
-        AIRFLOW_CONN_PG_MAIN=pg_conn(pg_database, schema="analytics"),
-        **dbt_env(dbt_venv),
-    )
+def run_on_postgres(airflow_home, demo_repo, dbt_venv, pg_database, tmp_path_factory):
+    """Runs a DAG of tests/dags on the demo repository with the connection ``pg_main`` (schema
+    ``analytics`` of ``pg_database``); returns its result and the folder its tasks wrote evidence to."""
+
+    def run(dag_id: str, **env: str) -> tuple[DagRunResult, Path]:
+        evidence = tmp_path_factory.mktemp("evidence")
+        env.update(EVIDENCE=str(evidence), AIRFLOW_CONN_PG_MAIN=pg_conn(pg_database, schema="analytics"))
+        return run_dbt_dag(airflow_home, demo_repo, dbt_venv, dag_id, **env), evidence
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def postgres_run(run_on_postgres, pg_database):
+    result, evidence = run_on_postgres("dbt_postgres")
     return result, evidence, pg_database
 
 
@@ -229,20 +218,8 @@ def test_dbt_failure_names_the_failing_node(postgres_run):
 
 
 def test_env_var_mode_uses_the_repository_profile(airflow_home, demo_repo, dbt_venv, pg_database, tmp_path):
-    result = run_dag(
-        airflow_home,
-        DAGS,
-        "dbt_env_vars",
-        EVIDENCE=str(tmp_path),
-        DATACOVES__REPO_PATH=str(demo_repo),
-        DATACOVES__DBT_HOME=str(demo_repo / "transform"),
-        DATACOVES__AIRFLOW_DBT_PROFILE_PATH=str(demo_repo / "automate" / "dbt"),
-        DATACOVES__MAIN__HOST="127.0.0.1",
-        DATACOVES__MAIN__USER="postgres",
-        DATACOVES__MAIN__PASSWORD=PG_PASSWORD,
-        DATACOVES__MAIN__DATABASE=pg_database,
-        **dbt_env(dbt_venv),
-    )
+    env = env_var_mode(demo_repo, pg_database, PG_PASSWORD)
+    result = run_dbt_dag(airflow_home, demo_repo, dbt_venv, "dbt_env_vars", EVIDENCE=str(tmp_path), **env)
     assert result.states == {"build": "success"}, result.output[-6000:]
     assert read(tmp_path, "envmode_profiles_dir").endswith("/repo/automate/dbt")
     assert "env_mode.customer_orders" in pg_tables(pg_database)
@@ -252,18 +229,17 @@ def test_env_var_mode_uses_the_repository_profile(airflow_home, demo_repo, dbt_v
 
 
 def test_bad_input_fails_with_clear_messages(airflow_home, demo_repo, dbt_venv, tmp_path):
-    result = run_dag(
+    result = run_dbt_dag(
         airflow_home,
-        DAGS,
+        demo_repo,
+        dbt_venv,
         "dbt_bad_input",
         EVIDENCE=str(tmp_path),
-        DATACOVES__REPO_PATH=str(demo_repo),
         AIRFLOW_CONN_DUCKDB_MAIN=json.dumps({"conn_type": "duckdb", "host": str(tmp_path / "x.duckdb")}),
         AIRFLOW_CONN_HTTP_CONN="http://example.com",
         AIRFLOW_CONN_PG_NO_SCHEMA=json.dumps(
             {"conn_type": "postgres", "host": "h", "login": "u", "password": "p", "schema": "db"}
         ),
-        **dbt_env(dbt_venv),
     )
     assert set(result.states.values()) == {"failed"}, result.output[-6000:]
     expected = [
@@ -299,20 +275,12 @@ def assert_not_stored(dump: str, secret: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def overrides_run(airflow_home, demo_repo, dbt_venv, pg_database, tmp_path_factory):
-    evidence = tmp_path_factory.mktemp("evidence")
-    result = run_dag(
-        airflow_home,
-        DAGS,
+def overrides_run(run_on_postgres):
+    return run_on_postgres(
         "dbt_overrides_masked",
-        EVIDENCE=str(evidence),
-        DATACOVES__REPO_PATH=str(demo_repo),
-        AIRFLOW_CONN_PG_MAIN=pg_conn(pg_database, schema="analytics"),
         AIRFLOW_VAR_DBT_OVERRIDES=json.dumps({"password": OVERRIDE_PASSWORD, "schema": UNICODE_SCHEMA}),
         AIRFLOW_VAR_DBT_BAD_OVERRIDES=f"password={BAD_OVERRIDE_PASSWORD}",
-        **dbt_env(dbt_venv),
     )
-    return result, evidence
 
 
 def test_templated_overrides_reach_dbt(overrides_run):

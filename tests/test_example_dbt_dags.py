@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from harness.airflow_env import run_dag
-from harness.dbt import dbt_env
+from harness.dbt import env_var_mode, land_payments, run_billing, run_dbt_dag
 from harness.paths import DEMO_REPO, ROOT
 
 pytestmark = pytest.mark.slow  # every test here starts Airflow
@@ -27,14 +26,14 @@ DBT_EXAMPLES = [
 def test_dbt_example_runs(airflow_home, dbt_venv, tmp_path, dag_id, expected):
     """The docs' dbt examples, on DuckDB through the Airflow connection `main`."""
     connection = {"conn_type": "duckdb", "host": str(tmp_path / "demo.duckdb")}
-    result = run_dag(
+    result = run_dbt_dag(
         airflow_home,
-        EXAMPLES,
+        DEMO_REPO,
+        dbt_venv,
         dag_id,
-        DATACOVES__REPO_PATH=str(DEMO_REPO),
+        dags=EXAMPLES,
         DATACOVES__DBT_HOME=str(DEMO_REPO / "transform"),
         AIRFLOW_CONN_MAIN=json.dumps(connection),
-        **dbt_env(dbt_venv),
     )
     assert result.states and set(result.states.values()) == {"success"}, result.output[-4000:]
     assert expected in result.output
@@ -42,19 +41,8 @@ def test_dbt_example_runs(airflow_home, dbt_venv, tmp_path, dag_id, expected):
 
 def test_classic_dbt_operator_example_runs(airflow_home, dbt_venv, pg_database):
     """The docs' DatacovesDbtOperator example in environment-variable mode, on PostgreSQL."""
-    result = run_dag(
-        airflow_home,
-        EXAMPLES,
-        "yaml_dbt_dag",
-        DATACOVES__REPO_PATH=str(DEMO_REPO),
-        DATACOVES__DBT_HOME=str(DEMO_REPO / "transform"),
-        DATACOVES__AIRFLOW_DBT_PROFILE_PATH=str(DEMO_REPO / "automate" / "dbt"),
-        DATACOVES__MAIN__HOST="127.0.0.1",
-        DATACOVES__MAIN__USER="postgres",
-        DATACOVES__MAIN__PASSWORD="unused-with-trust-auth",
-        DATACOVES__MAIN__DATABASE=pg_database,
-        **dbt_env(dbt_venv),
-    )
+    env = env_var_mode(DEMO_REPO, pg_database, "unused-with-trust-auth")
+    result = run_dbt_dag(airflow_home, DEMO_REPO, dbt_venv, "yaml_dbt_dag", dags=EXAMPLES, **env)
     assert result.states == {"run_dbt": "success"}, result.output[-4000:]
     assert "table model analytics.personal_loans" in result.output
 
@@ -63,18 +51,15 @@ def test_retry_tests_example_runs(airflow_home, dbt_venv, tmp_path):
     """retry_dbt_tests_dag on DuckDB with the payments landed: the first try builds everything.
     (Its retry path runs in test_dbt_artifact_runs.py; the docs' retry DAG under a scheduler in
     test_dbt_retry_scheduler.py.)"""
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    (landing / "payments.csv").write_text("id,customer_id,amount\n1,1,10\n")
-    result = run_dag(
+    land_payments(tmp_path, "id,customer_id,amount\n1,1,10\n")
+    result = run_billing(
         airflow_home,
-        EXAMPLES,
+        DEMO_REPO,
+        dbt_venv,
+        tmp_path,
         "retry_dbt_failures_and_tests",
-        DATACOVES__REPO_PATH=str(DEMO_REPO),
-        AIRFLOW_CONN_MAIN=json.dumps({"conn_type": "duckdb", "host": str(tmp_path / "billing.duckdb")}),
+        dags=EXAMPLES,
         AIRFLOW__DATACOVES__DBT_ARTIFACT_STORE=str(tmp_path / "store"),
-        BILLING_LANDING_DIR=str(landing),
-        **dbt_env(dbt_venv),
     )
     assert result.states == {"dbt_build": "success"}, result.output[-4000:]
     assert "expected_files=[] (of ['run_results.json'])" in result.output

@@ -18,6 +18,7 @@ import duckdb
 import pytest
 from harness.airflow_env import DagRunResult, run_dag
 from harness.dbt import dbt_env
+from harness.evidence import read, staging_folder
 from harness.platform_repo import PlatformRepo, build_platform_repo, release_platform_repo
 from harness.repos import tree_fingerprint
 
@@ -51,20 +52,6 @@ def platform_run(
     )
     assert result.states, f"the DAG did not run:\n{result.output[-5000:]}"
     return result, evidence, database, before
-
-
-def read(evidence: Path, name: str) -> str:
-    path = evidence / name
-    assert path.exists(), f"task did not write {name}"
-    return path.read_text().strip()
-
-
-def staging_folder(path: str) -> Path:
-    stage = Path(path)
-    while not stage.name.startswith("datacoves-stage"):
-        assert stage != stage.parent, f"{path} is not in a staging folder"
-        stage = stage.parent
-    return stage
 
 
 def test_states(platform_run):

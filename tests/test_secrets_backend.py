@@ -47,6 +47,21 @@ def make_backend(aws, api, **kwargs) -> DatacovesSecretsBackend:
     )
 
 
+def backend_on(url: str, token: str = "unruly-token-9314") -> DatacovesSecretsBackend:
+    """The backend on the Datacoves secrets API at ``url`` alone (account ``a``, project ``p``,
+    environment ``e``)."""
+    return DatacovesSecretsBackend(
+        api_endpoint=url, api_token=token, account="a", project="p", environment="e"
+    )
+
+
+def refusal(backend: DatacovesSecretsBackend, name: str) -> str:
+    """The message with which ``backend`` refuses to look up the variable ``name``."""
+    with pytest.raises(SecretsLookupRefused) as info:
+        backend.get_variable(name)
+    return str(info.value)
+
+
 def test_lookup_order_and_no_needless_requests(aws, datacoves_api):
     backend = make_backend(aws, datacoves_api)
     aws.calls.clear()
@@ -127,16 +142,8 @@ def test_cache(datacoves_api):
 
 
 def test_an_outage_refuses_datacoves_names_and_nothing_else():
-    backend = DatacovesSecretsBackend(
-        api_endpoint=f"http://127.0.0.1:{free_port()}",
-        api_token="tok-never-shown-31",
-        account="a",
-        project="p",
-        environment="e",
-    )
-    with pytest.raises(SecretsLookupRefused) as info:
-        backend.get_variable("datacoves-mayras_secret")
-    message = str(info.value)
+    backend = backend_on(f"http://127.0.0.1:{free_port()}", token="tok-never-shown-31")
+    message = refusal(backend, "datacoves-mayras_secret")
     assert "lives in the Datacoves secrets manager, which could not be read" in message
     assert "tok-never-shown-31" not in message
     assert backend.get_variable("plain_var") is None  # other names are not this store's business
@@ -255,26 +262,14 @@ def test_parts_of_secrets_stay_masked_in_a_real_run(airflow_home, datacoves_api,
 )
 def test_any_failure_for_a_datacoves_name_is_a_refusal(endpoint):
     with unruly_server() as server:
-        backend = DatacovesSecretsBackend(
-            api_endpoint=f"{server.url}/nested/100000" if endpoint == "nested" else endpoint,
-            api_token="tok-never-shown-32",
-            account="a",
-            project="p",
-            environment="e",
-        )
-        with pytest.raises(SecretsLookupRefused) as info:
-            backend.get_variable("datacoves-mayras_secret")
-    message = str(info.value)
+        url = f"{server.url}/nested/100000" if endpoint == "nested" else endpoint
+        message = refusal(backend_on(url, token="tok-never-shown-32"), "datacoves-mayras_secret")
     assert "variable 'datacoves-mayras_secret' lives in the Datacoves secrets manager" in message
     assert ("nested too deeply" if endpoint == "nested" else "cannot be read as a URL") in message
     assert "tok-never-shown-32" not in message
 
 
 # -- bounded calls (issue 16, 6) ------------------------------------------------------------------
-
-
-def backend_on(url: str) -> DatacovesSecretsBackend:
-    return DatacovesSecretsBackend(api_endpoint=url, api_token="unruly-token-9314", account="a", project="p", environment="e")
 
 
 def test_a_retry_after_beyond_the_budget_ends_the_lookup_at_once():

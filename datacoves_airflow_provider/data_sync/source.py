@@ -25,6 +25,7 @@ from datacoves_airflow_provider.data_sync.table_specs import (
     column_list,
     quote_identifier,
 )
+from datacoves_airflow_provider.exceptions import InvalidArgumentError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -83,14 +84,14 @@ def metadata_database_url() -> str:
         try:
             return connection_database_url(FALLBACK_SOURCE_CONNECTION)
         except AirflowNotFoundException:
-            raise ValueError(
+            raise InvalidArgumentError(
                 "This worker's tasks cannot see Airflow's metadata database URL (Airflow 3 hides "
                 "[database] sql_alchemy_conn from task code): create a connection to the database (a "
                 f"read-only user is enough) named {FALLBACK_SOURCE_CONNECTION!r}, or pass "
                 "source_connection_id='<its id>', or give the workers AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_CMD"
             ) from None
     if not url:
-        raise ValueError(
+        raise InvalidArgumentError(
             "Airflow's metadata database is not configured on this worker: set [database] "
             "sql_alchemy_conn (AIRFLOW__DATABASE__SQL_ALCHEMY_CONN) so the data sync can read it, or "
             "pass source_connection_id='<a connection to it>'"
@@ -111,7 +112,7 @@ def connection_database_url(connection_id: str) -> str:
     conn_type = (conn.conn_type or "").lower()
     driver = _DRIVERS.get(conn_type)
     if driver is None:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Connection {connection_id!r} is of type {conn.conn_type!r}; the Airflow database it names "
             "must be a postgres, mysql or sqlite connection"
         )

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 
 from datacoves_airflow_provider.data_sync.source import ARCHIVE_TABLE_PREFIX
 from datacoves_airflow_provider.data_sync.table_specs import IDENTIFIER_PATTERN
-from datacoves_airflow_provider.exceptions import DatacovesError
+from datacoves_airflow_provider.exceptions import (
+    DatacovesError,
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+)
 
 __all__ = ["DEFAULT_TABLES", "SECRET_BEARING_TABLES", "MissingTablesError", "TableSelection"]
 
@@ -54,16 +58,18 @@ def _names(value: Sequence[str] | None, param: str, task_id: str) -> tuple[str, 
     if value is None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, Collection):
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             f"Task {task_id!r}: {param} must be a list of table names, e.g. {param}=['dag_run'], "
             f"not {type(value).__name__} {value!r:.80}"
         )
     names: list[str] = []
     for name in value:
         if not isinstance(name, str):
-            raise TypeError(f"Task {task_id!r}: {param} holds {name!r}, which is not a table name (a string)")
+            raise InvalidArgumentTypeError(
+                f"Task {task_id!r}: {param} holds {name!r}, which is not a table name (a string)"
+            )
         if not IDENTIFIER_PATTERN.match(name):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"Task {task_id!r}: {param} holds {name!r}, which is not a valid table name: use the "
                 "table's plain name (letters, digits and _, not starting with a digit, at most 63 "
                 "characters), e.g. 'task_instance', without schema or quotes"

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from datacoves_airflow_provider.dbt.api_transport import DbtApiSettingsClient
+from datacoves_airflow_provider.environment import is_truthy
 from datacoves_airflow_provider.exceptions import InvalidArgumentError
 from datacoves_airflow_provider.http.datacoves_api import (
     DatacovesApiConfigError,
@@ -53,15 +54,6 @@ DBT_API_TOKEN_VARIABLE = "datacoves-dbt-api-secret"
 #: The route prefix the platform's provider uses, and the one the platform plans to replace it with.
 INTERNAL_PREFIX = "api/internal"
 V2_PREFIX = "api/v2/datacoves"
-_TRUTHY = ("true", "1", "yes")
-
-
-def is_truthy(value: str | None) -> bool:
-    """Whether a platform flag variable is on: ``true``, ``1`` or ``yes`` in any case.
-
-    :param value: the variable's value (None when unset).
-    """
-    return (value or "").strip().lower() in _TRUTHY
 
 
 def platform_api_url(environ: Mapping[str, str] | None = None) -> tuple[str, str] | None:

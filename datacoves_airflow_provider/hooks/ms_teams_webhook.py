@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.connection_lookup import connection_id_candidates, find_connection
 from datacoves_airflow_provider.exceptions import DatacovesError
 from datacoves_airflow_provider.http.session import check_timeout_and_retries
 
@@ -28,6 +29,7 @@ __all__ = [
     "WORKFLOWS",
     "MSTeamsWebhookError",
     "MSTeamsWebhookHook",
+    "check_webhook_kind",
     "connection_id_candidates",
     "redacted_url",
     "webhook_kind_of",
@@ -43,14 +45,13 @@ class MSTeamsWebhookError(DatacovesError):
     """The webhook did not accept the message (the text never contains the URL)."""
 
 
-def connection_id_candidates(connection_id: str) -> list[str]:
-    """``connection_id`` as given, then as Datacoves names an integration's connection (upper case,
-    non-alphanumerics as underscores: ``ms teams`` -> ``MS_TEAMS``).
+def check_webhook_kind(webhook_kind: str | None) -> None:
+    """Reject a ``webhook_kind`` that is neither ``workflows``, ``connector`` nor None.
 
-    :param connection_id: the connection id a DAG names.
+    :param webhook_kind: the kind as given.
     """
-    upper = re.sub(r"[^0-9A-Za-z]+", "_", connection_id.strip()).strip("_").upper()
-    return [connection_id] + ([upper] if upper and upper != connection_id else [])
+    if webhook_kind not in (None, WORKFLOWS, CONNECTOR):
+        raise ValueError(f"webhook_kind must be {WORKFLOWS!r}, {CONNECTOR!r} or None, not {webhook_kind!r}")
 
 
 def webhook_kind_of(url: str) -> str:
@@ -128,10 +129,7 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
         retries: int = 3,
     ) -> None:
         super().__init__()
-        if webhook_kind not in (None, WORKFLOWS, CONNECTOR):
-            raise ValueError(
-                f"webhook_kind must be {WORKFLOWS!r}, {CONNECTOR!r} or None, not {webhook_kind!r}"
-            )
+        check_webhook_kind(webhook_kind)
         check_timeout_and_retries(timeout, retries)
         self.connection_id = connection_id
         self.webhook_kind = webhook_kind
@@ -139,22 +137,11 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
         self.retries = retries
         self._resolved: tuple[str, str, str] | None = None
 
-    def _find_connection(self) -> Any:
-        tried = connection_id_candidates(self.connection_id)
-        for conn_id in tried:
-            try:
-                return self.get_connection(conn_id)
-            except compat.AirflowNotFoundException:
-                continue
-        raise compat.AirflowNotFoundException(
-            f"no Airflow connection {' or '.join(repr(c) for c in tried)} holds the MS Teams webhook"
-        )
-
     def resolve(self) -> tuple[str, str, str]:
         """``(connection id found, webhook URL, webhook kind)``; the URL is masked once read."""
         if self._resolved is not None:
             return self._resolved
-        conn = self._find_connection()
+        _, conn = find_connection(self.connection_id, "the MS Teams webhook", self.get_connection)
         extra = conn.extra_dejson if conn.extra else {}
         url = url_from_connection(
             host=conn.host, password=conn.password, schema=conn.schema, port=conn.port, extra=extra

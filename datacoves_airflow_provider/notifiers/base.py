@@ -7,6 +7,10 @@ A subclass says how to deliver an :class:`~datacoves_airflow_provider.notifiers.
 card from the context and sends it; any error is logged and swallowed, so an alert can never change
 a task's or DAG run's state. ``notify`` (Airflow's notifier API) does the same but lets errors
 propagate.
+
+The arguments every notifier takes are declared here once, as dataclass fields; a subclass declares
+only its own (``webhook_kind`` for Teams). ``AlertNotifier.inform`` is what a notifier module's
+``inform_*`` callables do (:mod:`~datacoves_airflow_provider.notifiers.callbacks` makes them).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import contextlib
 import copy
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.http.session import check_timeout_and_retries
 from datacoves_airflow_provider.notifiers.alert_card import (
     EVENTS,
     NAMED_COLORS,
@@ -25,6 +30,9 @@ from datacoves_airflow_provider.notifiers.alert_card import (
     alert_card,
     parse_hex,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "AlertNotifier",
@@ -72,8 +80,12 @@ def callback_context(args: tuple[Any, ...]) -> Mapping[str, Any]:
     return context
 
 
+@dataclasses.dataclass(kw_only=True, eq=False, repr=False)
 class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
     """Base class of the Datacoves alert notifiers (Teams, Slack).
+
+    Its arguments are dataclass fields, keyword-only: a subclass (a dataclass too, with the same
+    options) declares only the arguments it adds, and may give ``connection_id`` its own default.
 
     :param connection_id: the Airflow connection holding the webhook; tried as given, then
         upper-cased with underscores (``ms teams`` / ``ms_teams`` -> ``MS_TEAMS``), the name
@@ -85,45 +97,61 @@ class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
         colour (``FF0000``); default: by outcome (good, attention, warning).
     :param title: the heading (templated); default: DAG, task and outcome.
     :param subtitle: the line under the heading (templated); default: the run id.
-    :param button_text: the button's label (templated).
+    :param button_text: the button's label (templated; default ``View Log``).
     :param button_url: the button's link (templated); default: the task try's log page in this
         Airflow's UI (the DAG run's page for DAG callbacks without a task instance).
     :param color: the older spelling of ``theme_color`` (dbt-coves YAML uses ``color:``).
     :param event: force the outcome reported (``success``, ``failure``, ``retry``, ``sla_miss``)
         instead of reading it from the context.
+    :param timeout: seconds per HTTP attempt; the whole send (every attempt and the waits between
+        them) ends within ``timeout * (retries + 1)``.
+    :param retries: further attempts after connection errors, 429 and 5xx answers.
     """
 
     template_fields = ("message", "title", "subtitle", "button_text", "button_url")
     #: The name used in log lines ("MS Teams", "Slack").
     channel_name = "webhook"
+    #: The connection used when ``connection_id`` is None or empty.
     default_connection_id = "webhook"
 
-    def __init__(
-        self,
-        *,
-        connection_id: str | None = None,
-        message: str | None = None,
-        theme_color: str | None = None,
-        title: str | None = None,
-        subtitle: str | None = None,
-        button_text: str = "View Log",
-        button_url: str | None = None,
-        color: str | None = None,
-        event: str | None = None,
-    ) -> None:
+    connection_id: str | None = None
+    message: str | None = None
+    theme_color: str | None = None
+    title: str | None = None
+    subtitle: str | None = None
+    button_text: str = "View Log"
+    button_url: str | None = None
+    color: str | None = None
+    event: str | None = None
+    timeout: float = 30.0
+    retries: int = 3
+
+    def __post_init__(self) -> None:
         super().__init__()
-        if event is not None and event not in EVENTS:
-            raise ValueError(f"event must be one of {', '.join(EVENTS)}, not {event!r}")
-        check_color(theme_color, "theme_color")
-        check_color(color, "color")
-        self.connection_id = connection_id or self.default_connection_id
-        self.message = message
-        self.theme_color = theme_color or color
-        self.title = title
-        self.subtitle = subtitle
-        self.button_text = button_text
-        self.button_url = button_url
-        self.event = event
+        if self.event is not None and self.event not in EVENTS:
+            raise ValueError(f"event must be one of {', '.join(EVENTS)}, not {self.event!r}")
+        check_color(self.theme_color, "theme_color")
+        check_color(self.color, "color")
+        check_timeout_and_retries(self.timeout, self.retries)
+        self.connection_id = self.connection_id or self.default_connection_id
+        self.theme_color = self.theme_color or self.color
+
+    @classmethod
+    def inform(cls, event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Self | None:
+        """What the ``inform_*`` callables of a notifier's module do. Called with the callback's
+        arguments: send now. Called with notifier arguments only
+        (``on_failure_callback=inform_failure(connection_id=...)``): the notifier, checked at parse
+        time.
+
+        :param event: the outcome reported (``success``, ``failure``, ``retry``, ``sla_miss``).
+        :param args: the callback's arguments (none: return the notifier instead of sending).
+        :param kwargs: the notifier's arguments.
+        """
+        notifier = cls(**{"event": event, **kwargs})
+        if not args:
+            return notifier
+        notifier(*args)
+        return None
 
     def build_card(self, context: Mapping[str, Any]) -> AlertCard:
         """The card for ``context``, from this notifier's (already rendered) texts.

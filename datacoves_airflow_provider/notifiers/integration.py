@@ -28,6 +28,8 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
+from datacoves_airflow_provider.notifiers.callbacks import inform_callbacks
+
 if TYPE_CHECKING:
     from datacoves_airflow_provider.notifiers.base import AlertNotifier
 
@@ -168,46 +170,6 @@ def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Integr
     return None
 
 
-def inform_success(*args: Any, **kwargs: Any) -> IntegrationNotifier | None:
-    """Callback: a success alert through the environment's integration.
-
-    ``on_success_callback=inform_success``; ``inform_success(message="...")`` returns the notifier
-    (arguments checked at parse time); ``functools.partial(inform_success, message="...")`` works too.
-
-    :param args: the callback context (none: return the notifier instead of alerting).
-    :param kwargs: :class:`IntegrationNotifier` arguments (``connection_id``, ``message``,
-        ``theme_color``, ``title``...).
-    """
-    return _inform("success", args, kwargs)
-
-
-def inform_failure(*args: Any, **kwargs: Any) -> IntegrationNotifier | None:
-    """Callback: a failure alert (with the exception) through the environment's integration.
-
-    ``on_failure_callback=inform_failure``, or ``inform_failure(message="...", theme_color="emphasis")``.
-
-    :param args: the callback context (none: return the notifier instead of alerting).
-    :param kwargs: :class:`IntegrationNotifier` arguments.
-    """
-    return _inform("failure", args, kwargs)
-
-
-def inform_retry(*args: Any, **kwargs: Any) -> IntegrationNotifier | None:
-    """Callback: a retry alert (with the exception and the try number) through the environment's
-    integration.
-
-    :param args: the callback context (none: return the notifier instead of alerting).
-    :param kwargs: :class:`IntegrationNotifier` arguments.
-    """
-    return _inform("retry", args, kwargs)
-
-
-def inform_sla_miss(*args: Any, **kwargs: Any) -> IntegrationNotifier | None:
-    """Callback: an SLA-miss alert through the environment's integration (Airflow 2's
-    ``sla_miss_callback``; Airflow 3 has no SLAs).
-
-    :param args: the callback's arguments (``dag, task_list, blocking_task_list, slas, blocking_tis``;
-        none: return the notifier instead of alerting).
-    :param kwargs: :class:`IntegrationNotifier` arguments.
-    """
-    return _inform("sla_miss", args, kwargs)
+inform_success, inform_failure, inform_retry, inform_sla_miss = inform_callbacks(
+    _inform, notifier="IntegrationNotifier", module=__name__, where=" through the environment's integration"
+)

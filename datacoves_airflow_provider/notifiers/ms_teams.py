@@ -15,13 +15,18 @@ serialised once; see docs/notifications.md.
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cached_property
 from typing import Any
 
-from datacoves_airflow_provider.hooks.ms_teams_webhook import CONNECTOR, WORKFLOWS, MSTeamsWebhookHook
-from datacoves_airflow_provider.http.session import check_timeout_and_retries
+from datacoves_airflow_provider.hooks.ms_teams_webhook import (
+    CONNECTOR,
+    MSTeamsWebhookHook,
+    check_webhook_kind,
+)
 from datacoves_airflow_provider.notifiers.alert_card import CONTAINER_STYLE_COLORS, AlertCard, text_color
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
+from datacoves_airflow_provider.notifiers.callbacks import inform_callbacks
 
 __all__ = [
     "MSTeamsNotifier",
@@ -141,68 +146,34 @@ def message_card(card: AlertCard) -> dict[str, Any]:
     return result
 
 
+@dataclasses.dataclass(kw_only=True, eq=False, repr=False)
 class MSTeamsNotifier(AlertNotifier):
     """Posts an alert card to the Teams webhook of an Airflow connection.
+
+    It takes the arguments of :class:`~datacoves_airflow_provider.notifiers.base.AlertNotifier`
+    (``message``, ``title``, ``subtitle``, ``button_text``, ``button_url``, ``color``, ``event``,
+    ``timeout``, ``retries``), all keyword-only; what is particular to Teams:
 
     :param connection_id: the connection holding the webhook URL (default ``ms_teams``; tried as
         given, then upper-cased with underscores: ``MS_TEAMS``, the name Datacoves gives an
         ``ms teams`` integration).
-    :param message: the body (Jinja-templated from the callback context).
     :param theme_color: an Adaptive Card colour name (good, warning, attention, accent, default,
         dark, light), ``emphasis`` (message and facts in an emphasis Container, title in the
         default colour; hex ``6264A7`` on connector cards) or a hex colour (mapped to the nearest
         name on Workflows cards, kept as is on connector cards); default: by outcome.
-    :param title: the heading (templated).
-    :param subtitle: the line under the heading (templated).
-    :param button_text: the button's label (default ``View Log``).
-    :param button_url: the button's link; default: the task try's log in this Airflow's UI.
     :param webhook_kind: ``workflows`` (Adaptive Card) or ``connector`` (MessageCard); default: the
         connection's ``webhook_kind`` extra, else read from the URL.
-    :param color: the older spelling of ``theme_color`` (dbt-coves YAML).
-    :param event: force the outcome reported (success, failure, retry, sla_miss).
-    :param timeout: seconds per HTTP attempt; the whole send (every attempt and the waits between
-        them) ends within ``timeout * (retries + 1)``.
-    :param retries: further attempts after connection errors, 429 and 5xx answers.
     """
 
     channel_name = "MS Teams"
     default_connection_id = "ms_teams"
 
-    def __init__(
-        self,
-        *,
-        connection_id: str = "ms_teams",
-        message: str | None = None,
-        theme_color: str | None = None,
-        title: str | None = None,
-        subtitle: str | None = None,
-        button_text: str = "View Log",
-        button_url: str | None = None,
-        webhook_kind: str | None = None,
-        color: str | None = None,
-        event: str | None = None,
-        timeout: float = 30.0,
-        retries: int = 3,
-    ) -> None:
-        super().__init__(
-            connection_id=connection_id,
-            message=message,
-            theme_color=theme_color,
-            title=title,
-            subtitle=subtitle,
-            button_text=button_text,
-            button_url=button_url,
-            color=color,
-            event=event,
-        )
-        if webhook_kind not in (None, WORKFLOWS, CONNECTOR):
-            raise ValueError(
-                f"webhook_kind must be {WORKFLOWS!r}, {CONNECTOR!r} or None, not {webhook_kind!r}"
-            )
-        self.webhook_kind = webhook_kind
-        check_timeout_and_retries(timeout, retries)
-        self.timeout = timeout
-        self.retries = retries
+    connection_id: str = default_connection_id
+    webhook_kind: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_webhook_kind(self.webhook_kind)
 
     @cached_property
     def hook(self) -> MSTeamsWebhookHook:
@@ -231,49 +202,6 @@ class MSTeamsNotifier(AlertNotifier):
         self.hook.send(self.payload(card, kind))
 
 
-def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> MSTeamsNotifier | None:
-    """Called with the callback's arguments: send now. Called with notifier arguments only
-    (``on_failure_callback=inform_failure(connection_id=...)``): the notifier, checked at parse time."""
-    notifier = MSTeamsNotifier(**{"event": event, **kwargs})
-    if not args:
-        return notifier
-    notifier(*args)
-    return None
-
-
-def inform_success(*args: Any, **kwargs: Any) -> MSTeamsNotifier | None:
-    """Callback: a success card. ``on_success_callback=inform_success`` (connection ``ms_teams``),
-    ``partial(inform_success, connection_id="MS_TEAMS", message="...")``, or
-    ``inform_success(connection_id="MS_TEAMS", message="...")``, which returns the notifier.
-
-    :param args: the callback context (none: return the notifier instead of sending).
-    :param kwargs: :class:`MSTeamsNotifier` arguments (``connection_id``, ``message``, ``color``...).
-    """
-    return _inform("success", args, kwargs)
-
-
-def inform_failure(*args: Any, **kwargs: Any) -> MSTeamsNotifier | None:
-    """Callback: a failure card (with the exception).
-
-    :param args: the callback context.
-    :param kwargs: :class:`MSTeamsNotifier` arguments.
-    """
-    return _inform("failure", args, kwargs)
-
-
-def inform_retry(*args: Any, **kwargs: Any) -> MSTeamsNotifier | None:
-    """Callback: a retry card (with the exception and the try number).
-
-    :param args: the callback context.
-    :param kwargs: :class:`MSTeamsNotifier` arguments.
-    """
-    return _inform("retry", args, kwargs)
-
-
-def inform_sla_miss(*args: Any, **kwargs: Any) -> MSTeamsNotifier | None:
-    """Callback: an SLA-miss card (Airflow 2's ``sla_miss_callback``; Airflow 3 has no SLAs).
-
-    :param args: the callback's arguments (``dag, task_list, blocking_task_list, slas, blocking_tis``).
-    :param kwargs: :class:`MSTeamsNotifier` arguments.
-    """
-    return _inform("sla_miss", args, kwargs)
+inform_success, inform_failure, inform_retry, inform_sla_miss = inform_callbacks(
+    MSTeamsNotifier.inform, notifier="MSTeamsNotifier", module=__name__
+)

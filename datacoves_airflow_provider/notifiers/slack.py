@@ -11,15 +11,17 @@ a total deadline, ``Retry-After`` capped, the answer's size capped).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.connection_lookup import find_connection
 from datacoves_airflow_provider.exceptions import DatacovesError
-from datacoves_airflow_provider.hooks.ms_teams_webhook import connection_id_candidates
-from datacoves_airflow_provider.http.session import check_timeout_and_retries
 from datacoves_airflow_provider.notifiers.alert_card import AlertCard, truncate
 from datacoves_airflow_provider.notifiers.base import AlertNotifier
+from datacoves_airflow_provider.notifiers.callbacks import inform_callbacks
+from datacoves_airflow_provider.optional_import import requires_extra
 
 __all__ = [
     "SlackNotifier",
@@ -82,75 +84,34 @@ def slack_message(card: AlertCard) -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass(kw_only=True, eq=False, repr=False)
 class SlackNotifier(AlertNotifier):
     """Posts an alert to the Slack Incoming Webhook of an Airflow connection.
 
+    It takes the arguments of :class:`~datacoves_airflow_provider.notifiers.base.AlertNotifier`
+    (``message``, ``title``, ``subtitle``, ``button_text``, ``button_url``, ``color``, ``event``,
+    ``timeout``, ``retries``), all keyword-only; what is particular to Slack:
+
     :param connection_id: the Slack webhook connection (default ``slack``; tried as given, then
         upper-cased with underscores: ``SLACK``, ``SLACK_NOTIFICATIONS``...).
-    :param message: the body (Jinja-templated from the callback context).
     :param theme_color: a colour name (good, warning, attention, accent, emphasis, ...) or hex colour: the
         attachment's side bar.
-    :param title: the heading (templated).
-    :param subtitle: the line under the heading (templated).
-    :param button_text: the button's label (default ``View Log``).
-    :param button_url: the button's link; default: the task try's log in this Airflow's UI.
-    :param color: the older spelling of ``theme_color``.
-    :param event: force the outcome reported (success, failure, retry, sla_miss).
-    :param timeout: seconds per HTTP attempt; the whole send (every attempt and the waits between
-        them) ends within ``timeout * (retries + 1)``.
-    :param retries: further attempts after connection errors, 429 and 5xx answers.
     """
 
     channel_name = "Slack"
     default_connection_id = "slack"
 
-    def __init__(
-        self,
-        *,
-        connection_id: str = "slack",
-        message: str | None = None,
-        theme_color: str | None = None,
-        title: str | None = None,
-        subtitle: str | None = None,
-        button_text: str = "View Log",
-        button_url: str | None = None,
-        color: str | None = None,
-        event: str | None = None,
-        timeout: int = 30,
-        retries: int = 3,
-    ) -> None:
-        super().__init__(
-            connection_id=connection_id,
-            message=message,
-            theme_color=theme_color,
-            title=title,
-            subtitle=subtitle,
-            button_text=button_text,
-            button_url=button_url,
-            color=color,
-            event=event,
-        )
-        check_timeout_and_retries(timeout, retries)
-        self.timeout = timeout
-        self.retries = retries
+    connection_id: str = default_connection_id
 
     def _connection_id(self) -> str:
-        tried = connection_id_candidates(self.connection_id)
-        for conn_id in tried:
-            try:
-                conn = compat.BaseHook.get_connection(conn_id)
-            except compat.AirflowNotFoundException:
-                continue
-            if not (conn.password or "").strip():
-                raise SlackWebhookError(
-                    f"connection {conn_id!r} has no Slack webhook token: set its password to the token "
-                    "(T000/B000/XXXX, with host the endpoint, default hooks.slack.com/services) or to "
-                    "the whole webhook URL"
-                )
-            return conn_id
-        raise compat.AirflowNotFoundException(
-            f"no Airflow connection {' or '.join(repr(c) for c in tried)} holds the Slack webhook"
-        )
+        conn_id, conn = find_connection(self.connection_id, "the Slack webhook")
+        if not (conn.password or "").strip():
+            raise SlackWebhookError(
+                f"connection {conn_id!r} has no Slack webhook token: set its password to the token "
+                "(T000/B000/XXXX, with host the endpoint, default hooks.slack.com/services) or to "
+                "the whole webhook URL"
+            )
+        return conn_id
 
     def send(self, card: AlertCard) -> None:
         """Post ``card`` to the webhook ``SlackWebhookHook`` reads from the connection.
@@ -159,7 +120,9 @@ class SlackNotifier(AlertNotifier):
         :raises SlackWebhookError: the connection has no token, or Slack answered other than 200.
         """
         import requests
-        from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+
+        with requires_extra("slack"):
+            from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
         from datacoves_airflow_provider.http.session import HttpLimitError, post_webhook
 
@@ -198,49 +161,6 @@ class SlackNotifier(AlertNotifier):
             )
 
 
-def _inform(event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> SlackNotifier | None:
-    """Called with the callback's arguments: send now. Called with notifier arguments only
-    (``on_failure_callback=inform_failure(connection_id=...)``): the notifier, checked at parse time."""
-    notifier = SlackNotifier(**{"event": event, **kwargs})
-    if not args:
-        return notifier
-    notifier(*args)
-    return None
-
-
-def inform_success(*args: Any, **kwargs: Any) -> SlackNotifier | None:
-    """Callback: a success message (``on_success_callback=inform_success``,
-    ``partial(inform_success, connection_id="SLACK_NOTIFICATIONS")``, or
-    ``inform_success(connection_id="SLACK_NOTIFICATIONS")``, which returns the notifier).
-
-    :param args: the callback context (none: return the notifier instead of sending).
-    :param kwargs: :class:`SlackNotifier` arguments.
-    """
-    return _inform("success", args, kwargs)
-
-
-def inform_failure(*args: Any, **kwargs: Any) -> SlackNotifier | None:
-    """Callback: a failure message (with the exception).
-
-    :param args: the callback context.
-    :param kwargs: :class:`SlackNotifier` arguments.
-    """
-    return _inform("failure", args, kwargs)
-
-
-def inform_retry(*args: Any, **kwargs: Any) -> SlackNotifier | None:
-    """Callback: a retry message.
-
-    :param args: the callback context.
-    :param kwargs: :class:`SlackNotifier` arguments.
-    """
-    return _inform("retry", args, kwargs)
-
-
-def inform_sla_miss(*args: Any, **kwargs: Any) -> SlackNotifier | None:
-    """Callback: an SLA-miss message (Airflow 2's ``sla_miss_callback``).
-
-    :param args: the callback's arguments.
-    :param kwargs: :class:`SlackNotifier` arguments.
-    """
-    return _inform("sla_miss", args, kwargs)
+inform_success, inform_failure, inform_retry, inform_sla_miss = inform_callbacks(
+    SlackNotifier.inform, notifier="SlackNotifier", module=__name__
+)

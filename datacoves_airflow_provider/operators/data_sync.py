@@ -10,19 +10,20 @@ builds on. How the copy works: :mod:`datacoves_airflow_provider.data_sync.engine
 from __future__ import annotations
 
 import datetime
-import json
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from datacoves_airflow_provider.compat import BaseOperator
+from datacoves_airflow_provider.data_sync.connections import SERVICE_FIELDS as _SERVICE_FIELDS
+from datacoves_airflow_provider.data_sync.connections import service_connection
+from datacoves_airflow_provider.data_sync.destinations import make_destination
 from datacoves_airflow_provider.data_sync.engine import DEFAULT_LOOKBACK
 from datacoves_airflow_provider.data_sync.table_selection import TableSelection
 from datacoves_airflow_provider.environment import MissingEnvironmentError
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.compat import Context
-    from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
 
 __all__ = [
     "DB_TYPES",
@@ -39,15 +40,6 @@ DB_TYPES = ("snowflake", "redshift", "postgres", "duckdb")
 
 #: Default service connection name of the DataSync operators (Datacoves docs).
 DEFAULT_SERVICE_CONNECTION = "airflow_db_load"
-
-#: ``DATACOVES__<NAME>__<FIELD>`` fields of a service connection, per destination kind: (required, optional).
-_SERVICE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "snowflake": (
-        ("ACCOUNT", "USER"),
-        ("PASSWORD", "PRIVATE_KEY", "DATABASE", "SCHEMA", "ROLE", "WAREHOUSE"),
-    ),
-    "redshift": (("HOST", "USER", "DATABASE"), ("PASSWORD", "PORT")),
-}
 
 
 def check_db_type(db_type: Any, task_id: str = "?") -> str:
@@ -74,99 +66,6 @@ def default_destination_schema() -> str:
             "(or set DATACOVES__ENVIRONMENT_SLUG on the worker)"
         )
     return f"airflow-{slug}"
-
-
-def service_connection(name: str, db_type: str) -> Any:
-    """An Airflow connection built from a service connection's ``DATACOVES__<NAME>__*`` variables.
-
-    Secret values are registered with Airflow's secrets masker so they never reach the task log.
-
-    :param name: the service connection name (e.g. ``airflow_db_load``).
-    :param db_type: ``snowflake`` or ``redshift``.
-    """
-    from datacoves_airflow_provider.compat import Connection, mask_secret
-
-    prefix = f"DATACOVES__{name.upper()}__"
-    required, optional = _SERVICE_FIELDS[db_type]
-    values = {f: os.environ[prefix + f] for f in (*required, *optional) if os.environ.get(prefix + f)}
-    missing = [prefix + f for f in required if f not in values]
-    if db_type == "snowflake" and not ({"PASSWORD", "PRIVATE_KEY"} & values.keys()):
-        missing.append(f"{prefix}PASSWORD (or {prefix}PRIVATE_KEY)")
-    if missing:
-        raise MissingEnvironmentError(
-            f"Service connection {name!r} is not available on this worker: {', '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not set. Check the service connection's name and "
-            "that its delivery mode is 'Environment Variables', or pass connection_id= for an Airflow "
-            "connection instead"
-        )
-    for secret in ("PASSWORD", "PRIVATE_KEY"):
-        if secret in values:
-            mask_secret(values[secret])
-    if db_type == "snowflake":
-        extra = {
-            "account": values["ACCOUNT"],
-            "database": values.get("DATABASE"),
-            "warehouse": values.get("WAREHOUSE"),
-            "role": values.get("ROLE"),
-            "private_key_content": values.get("PRIVATE_KEY"),
-        }
-        return Connection(
-            conn_id=name,
-            conn_type="snowflake",
-            login=values["USER"],
-            password=values.get("PASSWORD"),
-            schema=values.get("SCHEMA"),
-            extra=json.dumps({k: v for k, v in extra.items() if v}),
-        )
-    port = values.get("PORT", "5439")
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{prefix}PORT={port!r} is not a port number: set it to e.g. 5439, or unset it")
-    return Connection(
-        conn_id=name,
-        conn_type="redshift",
-        host=values["HOST"],
-        login=values["USER"],
-        password=values.get("PASSWORD"),
-        schema=values["DATABASE"],
-        port=int(port),
-    )
-
-
-def make_destination(
-    db_type: str, connection_id: str | None, service_connection_name: str | None
-) -> SyncDestination:
-    """The destination for ``db_type``, from an Airflow connection or a service connection.
-
-    :param db_type: the destination kind.
-    :param connection_id: the Airflow connection, if the DAG named one.
-    :param service_connection_name: the service connection, otherwise.
-    """
-    connection = None
-    if connection_id is None:
-        assert service_connection_name is not None
-        connection = service_connection(service_connection_name, db_type)
-    name = connection_id or str(service_connection_name)
-    if db_type == "snowflake":
-        from datacoves_airflow_provider.data_sync.destinations.snowflake import SnowflakeDestination
-
-        return SnowflakeDestination(name, connection=connection)
-    if db_type == "redshift":
-        from datacoves_airflow_provider.data_sync.destinations.postgres import RedshiftDestination
-
-        hook = None
-        if connection is not None:
-            from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
-
-            hook = RedshiftSQLHook(redshift_conn_id=name)
-            hook.__dict__["conn"] = connection  # the hook's cached ``conn`` property
-        return RedshiftDestination(name, hook=hook)
-    if db_type == "postgres":
-        from datacoves_airflow_provider.data_sync.destinations.postgres import PostgresDestination
-
-        return PostgresDestination(name)
-    from datacoves_airflow_provider.data_sync.destinations.duckdb import DuckDBDestination
-
-    return DuckDBDestination(name)
 
 
 class DatacovesDataSyncOperator(BaseOperator):

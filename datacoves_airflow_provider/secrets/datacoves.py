@@ -45,11 +45,14 @@ and searches on, so there a stale copy in the metastore or an ``AIRFLOW_VAR_`` v
 be served: keep ``datacoves-`` names in Datacoves only. A ``datacoves-secondary-secret`` that
 cannot be used (not JSON, no such class, kwargs the class refuses) is the same refusal, for every
 name: the secondary backend comes first, and no other store may answer in its place.
+
+Beside this module: :mod:`.secondary` (starting the backend ``datacoves-secondary-secret`` names),
+:mod:`.connections` (a secret's value as an Airflow connection), :mod:`.masking` (registering a
+value's parts with the masker) and :mod:`.api_client` (the two dialects of the Datacoves API).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -58,6 +61,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from datacoves_airflow_provider.compat import BaseSecretsBackend
+from datacoves_airflow_provider.exceptions import InvalidArgumentError, InvalidArgumentTypeError
+from datacoves_airflow_provider.optional_import import requires_extra
+from datacoves_airflow_provider.secrets.connections import (
+    _connection_problem,
+    _uri_secrets,
+    _with_connection_fields,
+)
+from datacoves_airflow_provider.secrets.masking import mask_secret_parts
+from datacoves_airflow_provider.secrets.secondary import SECONDARY_SECRET_VARIABLE, load_secondary_backend
 
 __all__ = ["DatacovesSecretsBackend"]
 
@@ -67,8 +79,6 @@ log = logging.getLogger(__name__)
 DATACOVES_PREFIX = "datacoves-"
 #: The variable holding the platform secrets API's token.
 PRIMARY_SECRET_VARIABLE = "datacoves-primary-secret"
-#: The variable describing the project's secondary backend.
-SECONDARY_SECRET_VARIABLE = "datacoves-secondary-secret"
 #: The platform's plumbing tokens: never asked of any store of this backend (Airflow's environment
 #: variables and metastore answer them).
 PLATFORM_TOKEN_VARIABLES = frozenset(
@@ -112,7 +122,7 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         super().__init__()
         where = "[secrets] backend_kwargs:"
         if aws_secrets_manager is not None and not isinstance(aws_secrets_manager, Mapping):
-            raise TypeError(
+            raise InvalidArgumentTypeError(
                 f"{where} aws_secrets_manager must be an object of SecretsManagerBackend kwargs, "
                 f'e.g. {{"variables_lookup_pattern": "^aws_"}}, got {aws_secrets_manager!r}'
             )
@@ -121,7 +131,7 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
             try:
                 re.compile(pattern or "")
             except (re.error, TypeError) as exc:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{where} aws_secrets_manager.{name}={pattern!r} is not a regex: {exc}"
                 ) from None
         if (
@@ -129,13 +139,17 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
             or not isinstance(cache_ttl_seconds, (int, float))
             or cache_ttl_seconds < 0
         ):
-            raise ValueError(f"{where} cache_ttl_seconds must be a number >= 0, got {cache_ttl_seconds!r}")
+            raise InvalidArgumentError(
+                f"{where} cache_ttl_seconds must be a number >= 0, got {cache_ttl_seconds!r}"
+            )
         if not isinstance(datacoves, bool):
-            raise TypeError(
+            raise InvalidArgumentTypeError(
                 f"{where} datacoves must be true or false (a JSON boolean, without quotes), got {datacoves!r}"
             )
         if not isinstance(datacoves_prefix, str) or not datacoves_prefix:
-            raise ValueError(f"{where} datacoves_prefix must be a non-empty string, got {datacoves_prefix!r}")
+            raise InvalidArgumentError(
+                f"{where} datacoves_prefix must be a non-empty string, got {datacoves_prefix!r}"
+            )
         self.aws_kwargs = dict(aws_secrets_manager) if aws_secrets_manager is not None else None
         self.datacoves_enabled = bool(datacoves)
         self.datacoves_prefix = datacoves_prefix
@@ -275,7 +289,8 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         if self.aws_kwargs is None:
             return None
         if self._aws is None:
-            from airflow.providers.amazon.aws.secrets.secrets_manager import SecretsManagerBackend
+            with requires_extra("aws"):
+                from airflow.providers.amazon.aws.secrets.secrets_manager import SecretsManagerBackend
 
             self._aws = SecretsManagerBackend(**self.aws_kwargs)
         return self._aws
@@ -347,63 +362,12 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         return self._secondary or None
 
     def _load_secondary(self) -> Any:
-        import importlib
-
-        from datacoves_airflow_provider.compat import SecretsLookupRefused, mask_secret
-
         if self._platform_endpoint() is None:
             return None
         raw = (self._platform_variable(SECONDARY_SECRET_VARIABLE) or "").strip()
         if not raw:
             return None
-        example = (
-            '{"backend": "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend", '
-            '"backend_config": {"region_name": "us-east-1"}}'
-        )
-
-        def refuse(problem: str) -> SecretsLookupRefused:
-            log.error("Datacoves secrets: the variable %s %s", SECONDARY_SECRET_VARIABLE, problem)
-            return SecretsLookupRefused(
-                f"the Airflow variable {SECONDARY_SECRET_VARIABLE} (the project's secondary secrets backend, "
-                f"asked first) {problem}: set it to a JSON object such as {example}, or remove it"
-            )
-
-        try:
-            spec = json.loads(raw)
-        except (ValueError, RecursionError):
-            raise refuse("is not valid JSON") from None
-        if not isinstance(spec, dict):
-            raise refuse(f"is a JSON {type(spec).__name__}, not an object")
-        path, config = spec.get("backend"), spec.get("backend_config", {})
-        unknown = sorted(str(key) for key in spec if key not in ("backend", "backend_config"))
-        if unknown:
-            raise refuse(f"has keys other than backend and backend_config ({', '.join(unknown)})")
-        if not isinstance(path, str) or "." not in path.strip():
-            raise refuse("has no 'backend' naming a class by its dotted path")
-        if config is None:
-            config = {}
-        if not isinstance(config, dict):
-            raise refuse("has a 'backend_config' that is not a JSON object of the class's keyword arguments")
-        mask_secret(config)  # the values of keys Airflow finds sensitive (secret keys, passwords)
-        module_name, _, class_name = path.strip().rpartition(".")
-        try:
-            cls = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError) as exc:
-            raise refuse(
-                f"names the backend {path!r}, which cannot be imported ({type(exc).__name__})"
-            ) from None
-        if not isinstance(cls, type) or not callable(getattr(cls, "get_variable", None)):
-            raise refuse(f"names {path!r}, which is not a secrets backend class")
-        if issubclass(cls, DatacovesSecretsBackend):
-            raise refuse(f"names {path!r}, this backend itself")
-        try:
-            backend = cls(**config)
-        except TypeError as exc:
-            raise refuse(f"gives {path!r} keyword arguments it does not take ({exc})") from None
-        except Exception as exc:
-            raise refuse(f"names {path!r}, which failed to start: {type(exc).__name__}") from None
-        log.info("Datacoves secrets: the secondary backend %s is asked first", path)
-        return backend
+        return load_secondary_backend(raw, DatacovesSecretsBackend)
 
     # -- cache ---------------------------------------------------------------------------------
 
@@ -420,127 +384,3 @@ class DatacovesSecretsBackend(BaseSecretsBackend):
         if self.cache_ttl_seconds:
             with self._lock:
                 self._cache[(kind, name)] = (time.monotonic() + self.cache_ttl_seconds, value)
-
-
-#: The fields a JSON connection may have (what Airflow's ``Connection.from_json`` passes on; the id
-#: comes from the secret's name).
-CONNECTION_FIELDS = frozenset(
-    ("conn_type", "description", "host", "login", "password", "schema", "port", "extra", "uri")
-)
-#: A connection URI starts with its type, e.g. ``postgres://`` or ``google-cloud-platform://``.
-_URI_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-_]*://")
-
-
-def mask_secret_parts(value: Any) -> None:
-    """Register a secret with Airflow's secrets masker: the whole value, and each of its parts that
-    could be shown on its own: every leaf of a document (a dict's values at any depth, whatever the
-    keys are called; Airflow itself masks only the values of "sensitive" keys such as ``password``)
-    and every line of a multi-line text (a PEM key's body lines). Parts shorter than
-    :func:`~datacoves_airflow_provider.compat.min_masked_secret_length` are not registered
-    (:func:`~datacoves_airflow_provider.compat.mask_secret` skips them): they are not secret, and
-    masking them would garble logs.
-
-    :param value: a secret's value: text, or a parsed JSON document.
-    """
-    from datacoves_airflow_provider.compat import mask_secret
-
-    if isinstance(value, str):
-        mask_secret(value)  # the whole text: Airflow's masker applies its own rules to it
-    registered: set[str] = set()
-    pending = [value]
-    while pending:  # a loop, not recursion: a document may nest deeply
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.values())
-            continue
-        if isinstance(item, (list, tuple)):
-            pending.extend(item)
-            continue
-        if item is None or isinstance(item, bool):
-            continue
-        text = item if isinstance(item, str) else str(item)
-        for part in (text.strip(), *(line.strip() for line in text.splitlines())):
-            if part not in registered:
-                registered.add(part)
-                mask_secret(part)
-
-
-def _connection_problem(value: Any) -> str | None:
-    """What is wrong with a secret's value as an Airflow connection (never quoting the value), or
-    None when Airflow can read it: a URI, or a JSON object of connection fields.
-
-    :param value: the secret's value as the API returned it (a string, or parsed JSON).
-    """
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("{"):
-            try:
-                value = json.loads(text)
-            except ValueError:
-                return "starts with '{' but is not valid JSON"
-        elif _URI_SCHEME.match(text):
-            return None
-        else:
-            return "is neither a connection URI (no '<type>://' at its start) nor a JSON object"
-    if value is None:
-        return "has no value (null)"
-    if isinstance(value, list):
-        return "is a JSON list"
-    if not isinstance(value, dict):
-        return f"is a JSON {type(value).__name__}"
-    if "extra_dejson" in value and "extra" in value:
-        return "has both extra and extra_dejson (the same field under two names): keep one"
-    unknown = sorted(str(key) for key in value if key not in CONNECTION_FIELDS)
-    if unknown:
-        return f"has keys that are not connection fields ({', '.join(unknown)})"
-    port = value.get("port")
-    if port not in (None, "") and not (
-        (isinstance(port, int) and not isinstance(port, bool)) or (isinstance(port, str) and port.isdigit())
-    ):
-        return "has a port that is not a whole number"
-    return None
-
-
-def _with_connection_fields(secret: Any) -> Any:
-    """``secret`` with a JSON connection's ``extra_dejson`` (the platform's name for it) renamed to
-    ``extra`` and a ``conn_id`` field dropped (the secret's name is the id), so that Airflow can
-    read it; any other value unchanged.
-
-    :param secret: a :class:`~datacoves_airflow_provider.secrets.api_client.DatacovesSecret`.
-    """
-    import dataclasses
-
-    value = secret.value
-    if isinstance(value, str) and value.strip().startswith("{"):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return secret  # _connection_problem says what is wrong
-    if not isinstance(value, dict) or not ({"extra_dejson", "conn_id"} & value.keys()):
-        return secret
-    fields = {key: item for key, item in value.items() if key != "conn_id"}
-    if "extra_dejson" in fields:
-        extra = fields.pop("extra_dejson")
-        if fields.get("extra") in (None, "", {}):
-            fields["extra"] = extra
-        else:
-            fields["extra_dejson"] = extra  # both: _connection_problem names it
-    return dataclasses.replace(secret, value=fields)
-
-
-def _uri_secrets(text: str) -> list[str]:
-    """The parts of a connection URI that may be shown on their own: its password and the values of
-    its query (the connection's extra), decoded; none for text that is not a URI.
-
-    :param text: a connection's value.
-    """
-    from urllib.parse import parse_qsl, unquote, urlsplit
-
-    if not _URI_SCHEME.match(text.strip()):
-        return []
-    try:
-        parts = urlsplit(text.strip())
-        password = parts.password
-    except ValueError:
-        return []
-    return ([unquote(password)] if password else []) + [value for _, value in parse_qsl(parts.query)]

@@ -15,21 +15,29 @@ import pkgutil
 import sqlite3
 import sys
 import traceback
-from importlib.metadata import version
+from importlib.metadata import metadata, version
 from pathlib import Path
 
 PACKAGES = ["datacoves_airflow_provider", "operators", "notifiers"]
 #: what each extra of pyproject.toml is for: modules our code imports lazily when it is installed
+#: (every extra but ``all``, which is all of them, must be here)
 EXTRAS = {
+    "slack": ["airflow.providers.slack.hooks.slack_webhook:SlackWebhookHook"],
+    "aws": [
+        "airflow.providers.amazon.aws.hooks.s3:S3Hook",
+        "airflow.providers.amazon.aws.secrets.secrets_manager:SecretsManagerBackend",
+        "botocore.exceptions:ClientError",
+    ],
+    # nothing of ours imports it: what the Datacoves docs' Airbyte examples use
+    "airbyte": ["airflow.providers.airbyte.operators.airbyte:AirbyteTriggerSyncOperator"],
     "snowflake": [
         "airflow.providers.snowflake.hooks.snowflake:SnowflakeHook",
         "snowflake.connector",
     ],
     "redshift": [
         "airflow.providers.amazon.aws.hooks.redshift_sql:RedshiftSQLHook",
-        "airflow.providers.amazon.aws.hooks.s3:S3Hook",
-        "airflow.providers.amazon.aws.secrets.secrets_manager:SecretsManagerBackend",
         "psycopg2",
+        "psycopg2.extras:execute_values",
     ],
     "postgres": ["airflow.providers.postgres.hooks.postgres:PostgresHook", "psycopg2"],
     "duckdb": ["duckdb"],
@@ -46,6 +54,9 @@ def fail(message: str) -> None:
 def import_everything() -> None:
     failures: list[str] = []
     count = 0
+    declared = set(metadata("datacoves-airflow-provider").get_all("Provides-Extra") or []) - {"all"}
+    if declared != set(EXTRAS):
+        fail(f"the wheel's extras {sorted(declared)} are not the ones this probe checks {sorted(EXTRAS)}")
     for name in PACKAGES:
         package = importlib.import_module(name)
         names = [name] + [info.name for info in pkgutil.walk_packages(package.__path__, prefix=f"{name}.")]

@@ -6,10 +6,13 @@ holds only fixtures (thin wrappers over these functions) and pytest hooks.
 * :mod:`harness.paths`: the repository's folders, the Airflow binary and line of this interpreter.
 * :mod:`harness.slow_guard`: a test that starts an Airflow process must carry the ``slow`` marker.
 * :mod:`harness.airflow_env`: an Airflow home's environment, ``airflow db migrate``, ``airflow dags test``.
-* :mod:`harness.network`: free ports, waiting for a listener.
+* :mod:`harness.network`: free ports, waiting for a listener, serving an HTTP handler.
 * :mod:`harness.repos`: sample and demo repositories, git commits, tree fingerprints.
 * :mod:`harness.platform_repo`: a repository laid out as git-sync lays it out on a Datacoves worker.
-* :mod:`harness.dbt`: the dbt virtualenv, its environment, and reading run results.
+* :mod:`harness.dbt`: the dbt virtualenv, its environment, running dbt DAGs (the billing DAGs, the
+  environment-variable mode), and reading run results.
+* :mod:`harness.evidence`: what scenario DAGs' tasks wrote (``EVIDENCE``), and their staging folders.
+* :mod:`harness.one_task_dags`: one-task DAGs built in the test process (parse-time checks).
 * :mod:`harness.api_server`: the reference Datacoves API server in its own process.
 * :mod:`harness.secrets_stores`: the secrets planted in the reference server and in moto's AWS.
 * :mod:`harness.warehouses`: PostgreSQL, moto's server, fakesnow's server.

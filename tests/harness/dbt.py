@@ -37,23 +37,68 @@ def dbt_env(venv: Path) -> dict[str, str]:
     }
 
 
-def run_billing(
-    home: Path, demo_repo: Path, dbt_venv: Path, tmp_path: Path, dag_id: str, **env: str
+def run_dbt_dag(
+    home: Path, repo: Path, dbt_venv: Path, dag_id: str, *, dags: Path = DAGS, **env: str
 ) -> DagRunResult:
-    """Run one of tests/dags' billing DAGs on ``demo_repo`` (DuckDB warehouse, landing folder in ``tmp_path``)."""
+    """Run a DAG whose tasks run dbt, on ``repo``, with dbt from ``dbt_venv`` (:func:`dbt_env`).
+
+    :param home: a migrated Airflow home.
+    :param repo: the repository (``DATACOVES__REPO_PATH``).
+    :param dbt_venv: the dbt virtualenv.
+    :param dag_id: the DAG's id.
+    :param dags: the DAG folder; tests/dags unless given.
+    :param env: more environment variables (``EVIDENCE``, connections...).
+    """
+    return run_dag(home, dags, dag_id, DATACOVES__REPO_PATH=str(repo), **dbt_env(dbt_venv), **env)
+
+
+def env_var_mode(repo: Path, database: str, password: str) -> dict[str, str]:
+    """The variables of the environment-variable mode on the local PostgreSQL: dbt uses ``repo``'s own
+    profile (automate/dbt), whose target reads its fields from ``DATACOVES__MAIN__*``.
+
+    :param repo: the repository (the demo repository or a copy of it).
+    :param database: the PostgreSQL database.
+    :param password: ``DATACOVES__MAIN__PASSWORD``.
+    """
+    return {
+        "DATACOVES__DBT_HOME": str(repo / "transform"),
+        "DATACOVES__AIRFLOW_DBT_PROFILE_PATH": str(repo / "automate" / "dbt"),
+        "DATACOVES__MAIN__HOST": "127.0.0.1",
+        "DATACOVES__MAIN__USER": "postgres",
+        "DATACOVES__MAIN__PASSWORD": password,
+        "DATACOVES__MAIN__DATABASE": database,
+    }
+
+
+def run_billing(
+    home: Path, demo_repo: Path, dbt_venv: Path, tmp_path: Path, dag_id: str, *, dags: Path = DAGS, **env: str
+) -> DagRunResult:
+    """Run a billing DAG (tests/dags', or one in ``dags``) on ``demo_repo`` (DuckDB warehouse as the
+    connection ``main``, landing folder in ``tmp_path``)."""
     landing = tmp_path / "landing"
     landing.mkdir(exist_ok=True)
     conn = json.dumps({"conn_type": "duckdb", "host": str(tmp_path / "billing.duckdb")})
-    return run_dag(
+    return run_dbt_dag(
         home,
-        DAGS,
+        demo_repo,
+        dbt_venv,
         dag_id,
-        DATACOVES__REPO_PATH=str(demo_repo),
+        dags=dags,
         AIRFLOW_CONN_MAIN=conn,
         BILLING_LANDING_DIR=str(landing),
-        **dbt_env(dbt_venv),
         **env,
     )
+
+
+def land_payments(tmp_path: Path, csv: str) -> None:
+    """Land the billing project's late ``payments.csv`` in the landing folder :func:`run_billing` names.
+
+    :param tmp_path: the folder given to :func:`run_billing`.
+    :param csv: the file's text (a header ``id,customer_id,amount`` and rows).
+    """
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "payments.csv").write_text(csv)
 
 
 def node_ids(run_results: Path) -> set[str]:

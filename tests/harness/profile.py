@@ -34,19 +34,32 @@ _installed = False
 
 
 def command_name(argv: object) -> str:
-    """A short name for a started command: ``airflow dags test``, ``dbt build``, ``git``...
+    """A short name for a command line: ``airflow dags test``, ``dbt build``, ``postgres``, ``celery``,
+    ``pytest``, ``python -c``, the module or script a Python runs, else the program (here for the
+    commands a test starts; ``scripts/cpu_census.py`` names the machine's processes with it too).
 
-    :param argv: the command line as given to :class:`subprocess.Popen`.
+    :param argv: the command line as given to :class:`subprocess.Popen` (a list, or a shell string).
     """
     words = words_of(argv)
     if not words:
         return "?"
     program = os.path.basename(words[0])
-    if program.startswith("python") and words[1:2] == ["-m"]:
-        program, words = words[2] if len(words) > 2 else "python", words[2:]
+    if program.startswith("python") and len(words) > 1:
+        if words[1] == "-m" and len(words) > 2:
+            program, words = words[2], words[2:]
+        elif words[1] == "-c":
+            return "python -c"
+        else:
+            program, words = os.path.basename(words[1]), words[1:]
     if program in ("airflow", "dbt"):
-        return " ".join([program, *[w for w in words[1:3] if not w.startswith("-")]][:3])
-    return program
+        return " ".join([program, *[w for w in words[1:3] if not w.startswith("-")][:2]])
+    if "pytest" in program:
+        return "pytest"
+    if program.startswith("postgres"):
+        return "postgres"
+    if "celery" in " ".join(words[:3]):
+        return "celery"
+    return program[:40]
 
 
 def _audit(event: str, args: tuple) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
-from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink
 from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, ColumnSpec, TableSpec, column_list
+from datacoves_airflow_provider.exceptions import InvalidArgumentError
+from datacoves_airflow_provider.optional_import import requires_extra
 
 __all__ = ["DuckDBDestination", "duckdb_path"]
 
@@ -49,7 +50,7 @@ def duckdb_path(connection: Any) -> str:
     """
     path = connection.extra_dejson.get("path") or connection.host or connection.schema
     if not path:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"Connection {connection.conn_id!r} names no DuckDB file: set its host (or extra "
             '{"path": ...}) to the database file, e.g. AIRFLOW_CONN_X=\'{"conn_type": "duckdb", '
             '"host": "/data/airflow.duckdb"}\''
@@ -76,7 +77,8 @@ class DuckDBDestination(SyncDestination):
 
     def connect(self) -> Any:
         """Open the file (created if missing) and start the sync's transaction."""
-        import duckdb
+        with requires_extra("duckdb"):
+            import duckdb
 
         path = self.path
         if path is None:
@@ -156,17 +158,12 @@ class DuckDBDestination(SyncDestination):
             return "DOUBLE"
         return _DUCKDB_TYPES[column.kind]
 
-    def load_copy(
-        self,
-        schema: str,
-        name: str,
-        spec: TableSpec,
-        columns: Sequence[str],
-        produce: Callable[[ByteSink], int],
-        binary: bool = False,
-    ) -> tuple[int, int]:
-        """Spool the CSV to temporary files of about 32 MB and load each with ``read_csv`` and
-        explicit types as it fills (memory and disk stay bounded); return (rows, bytes).
+    @contextlib.contextmanager
+    def copy_sink(
+        self, schema: str, name: str, spec: TableSpec, columns: Sequence[str], binary: bool
+    ) -> Iterator[_ChunkedSpool]:
+        """Spool the CSV written into the sink to temporary files of about 32 MB and load each with
+        ``read_csv`` and explicit types as it fills (memory and disk stay bounded).
 
         The source hands over whole rows, so a file never ends inside a row. PostgreSQL writes
         binary as ``\\x`` + hex, which is read as text and decoded with ``unhex``.
@@ -175,7 +172,6 @@ class DuckDBDestination(SyncDestination):
         :param name: the work table.
         :param spec: the source table.
         :param columns: the columns, in the CSV's order.
-        :param produce: writes the CSV into the sink it is given; returns the byte count.
         :param binary: must be False (DuckDB reads CSV).
         """
         assert self._spool is not None and not binary, "load_copy runs inside session(), with CSV"
@@ -199,9 +195,8 @@ class DuckDBDestination(SyncDestination):
         )
         spool = _ChunkedSpool(path, lambda: self.execute(insert))
         try:
-            size = produce(spool)
+            yield spool
             spool.load()
-            return spool.rows, size
         finally:
             spool.close()
 
@@ -217,7 +212,7 @@ class _ChunkedSpool:
         self.path = path
         self.load_file = load_file
         self.file = path.open("wb")
-        self.rows = 0
+        self.rowcount = 0
 
     def write(self, data: bytes) -> None:
         self.file.write(data)
@@ -227,7 +222,7 @@ class _ChunkedSpool:
     def load(self) -> None:
         if self.file.tell():
             self.file.close()
-            self.rows += max(self.load_file(), 0)
+            self.rowcount += max(self.load_file(), 0)
             self.file = self.path.open("wb")
 
     def close(self) -> None:

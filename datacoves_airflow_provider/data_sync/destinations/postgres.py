@@ -9,16 +9,16 @@ uses Redshift's types (``SUPER`` for JSON, ``VARBYTE`` for binary, ``VARCHAR(655
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination
-from datacoves_airflow_provider.data_sync.postgres_copy import ByteSink, copy_in
+from datacoves_airflow_provider.data_sync.destinations.column_types import numeric_type, varchar_type
+from datacoves_airflow_provider.data_sync.postgres_copy import CopyInSink, copy_in
 from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, ColumnSpec, TableSpec, column_list
-
-if TYPE_CHECKING:
-    from datacoves_airflow_provider.compat import BaseHook
+from datacoves_airflow_provider.optional_import import requires_extra
 
 __all__ = ["PostgresDestination", "RedshiftDestination"]
 
@@ -42,24 +42,19 @@ class PostgresDestination(SyncDestination):
     """A PostgreSQL database, reached through the postgres provider's ``PostgresHook``.
 
     :param connection_id: the Airflow connection (type ``postgres``).
-    :param hook: a ready hook to use instead of looking the connection up (service connections).
+    :param connection: an in-memory connection to use instead of looking one up.
     """
 
     label = "PostgreSQL"
     accepts_csv = True
     accepts_binary_copy = True
 
-    def __init__(self, connection_id: str, hook: BaseHook | None = None) -> None:
-        super().__init__(connection_id)
-        self.hook = hook
-
     def connect(self) -> Any:
         """Open the connection through ``PostgresHook`` (psycopg 3 or psycopg2, as the provider chooses)."""
-        hook = self.hook
-        if hook is None:
+        with requires_extra("postgres"):
             from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-            hook = PostgresHook(postgres_conn_id=self.connection_id)
+        hook = self.make_hook(PostgresHook, postgres_conn_id=self.connection_id)
         connection: Any = hook.get_conn()
         connection.autocommit = False
         return connection
@@ -105,29 +100,21 @@ class PostgresDestination(SyncDestination):
         if column.kind is ColumnKind.JSON:
             return "JSONB" if column.source_type.upper() == "JSONB" else "JSON"
         if column.kind is ColumnKind.STRING:
-            return f"VARCHAR({column.length})" if column.length else "TEXT"
+            return varchar_type(column, "TEXT")
         if column.kind is ColumnKind.NUMERIC:
-            if column.precision:
-                return f"NUMERIC({column.precision}, {column.scale or 0})"
-            return "NUMERIC"
+            return numeric_type(column, "NUMERIC", "NUMERIC")
         return _POSTGRES_TYPES[column.kind]
 
-    def load_copy(
-        self,
-        schema: str,
-        name: str,
-        spec: TableSpec,
-        columns: Sequence[str],
-        produce: Callable[[ByteSink], int],
-        binary: bool = False,
-    ) -> tuple[int, int]:
-        """``COPY ... FROM STDIN`` what the source's COPY streams; return (rows, bytes).
+    @contextlib.contextmanager
+    def copy_sink(
+        self, schema: str, name: str, spec: TableSpec, columns: Sequence[str], binary: bool
+    ) -> Iterator[CopyInSink]:
+        """``COPY ... FROM STDIN`` what is written into the sink (the source's COPY output).
 
         :param schema: the destination schema.
         :param name: the work table.
         :param spec: the source table.
         :param columns: the columns, in the data's order.
-        :param produce: writes the data into the sink it is given; returns the byte count.
         :param binary: the data is in PostgreSQL's binary COPY format.
         """
         copy_format = "binary" if binary else "csv"
@@ -136,8 +123,7 @@ class PostgresDestination(SyncDestination):
         )
         try:
             with copy_in(self._connection, sql) as sink:
-                size = produce(sink)
-            return sink.rowcount, size
+                yield sink
         except Exception as error:
             if type(error).__module__.startswith(("psycopg", "psycopg2")):
                 raise self.translate_error(error, sql) from error
@@ -165,24 +151,19 @@ class RedshiftDestination(SyncDestination):
 
     :param connection_id: the Airflow connection (type ``redshift``; ``{"iam": true}`` in extra for
         IAM authentication through the amazon provider).
-    :param hook: a ready ``RedshiftSQLHook`` to use instead of looking the connection up.
+    :param connection: an in-memory connection to use instead of looking one up (service connections).
     """
 
     label = "Redshift"
 
-    def __init__(self, connection_id: str, hook: Any | None = None) -> None:
-        super().__init__(connection_id)
-        self.hook = hook
-
     def connect(self) -> Any:
         """Connect with psycopg2 using ``RedshiftSQLHook``'s parameters (default port 5439)."""
-        import psycopg2
-
-        hook = self.hook
-        if hook is None:
+        with requires_extra("redshift"):
+            import psycopg2
+        with requires_extra("redshift"):
             from airflow.providers.amazon.aws.hooks.redshift_sql import RedshiftSQLHook
 
-            hook = RedshiftSQLHook(redshift_conn_id=self.connection_id)
+        hook = self.make_hook(RedshiftSQLHook, redshift_conn_id=self.connection_id)
         params = dict(hook._get_conn_params())
         extra = hook.conn.extra_dejson
         connection = psycopg2.connect(
@@ -206,9 +187,7 @@ class RedshiftDestination(SyncDestination):
             length = min(column.length * 4, _REDSHIFT_MAX_VARCHAR) if column.length else _REDSHIFT_MAX_VARCHAR
             return f"VARCHAR({length})"
         if column.kind is ColumnKind.NUMERIC:
-            if column.precision:
-                return f"NUMERIC({column.precision}, {column.scale or 0})"
-            return "NUMERIC(38, 10)"
+            return numeric_type(column, "NUMERIC", "NUMERIC(38, 10)")
         return _REDSHIFT_TYPES[column.kind]
 
     def long_text_type(self) -> str:
@@ -232,7 +211,8 @@ class RedshiftDestination(SyncDestination):
         :param sql: the single-row INSERT statement built by :meth:`load_rows`.
         :param rows: the rows.
         """
-        from psycopg2.extras import execute_values
+        with requires_extra("redshift"):
+            from psycopg2.extras import execute_values
 
         head, _, template = sql.partition(" VALUES ")
         rows = [tuple(v.hex() if isinstance(v, bytes) else v for v in row) for row in rows]

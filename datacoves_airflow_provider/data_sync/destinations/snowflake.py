@@ -16,10 +16,11 @@ Snowflake emulator); ``network_timeout`` (seconds, default 300) bounds every req
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datacoves_airflow_provider.compat import snowflake_conn_params
 from datacoves_airflow_provider.data_sync.destinations.base import SyncDestination, SyncState
+from datacoves_airflow_provider.data_sync.destinations.column_types import numeric_type, varchar_type
 from datacoves_airflow_provider.data_sync.table_specs import (
     ColumnKind,
     ColumnSpec,
@@ -27,6 +28,10 @@ from datacoves_airflow_provider.data_sync.table_specs import (
     column_list,
     stage_table_name,
 )
+from datacoves_airflow_provider.optional_import import requires_extra
+
+if TYPE_CHECKING:
+    from datacoves_airflow_provider.compat import Connection
 
 __all__ = ["SnowflakeDestination"]
 
@@ -62,26 +67,23 @@ class SnowflakeDestination(SyncDestination):
     #: Snowflake caps a statement's text; the connector sends executemany as one multi-row INSERT.
     insert_batch_bytes = 512 * 1024
 
-    def __init__(self, connection_id: str, connection: Any | None = None) -> None:
-        super().__init__(connection_id)
-        self.connection = connection
+    def __init__(self, connection_id: str, connection: Connection | None = None) -> None:
+        super().__init__(connection_id, connection)
         self._in_transaction = False
         self._rebuilt: set[str] = set()
         self._deferred_drops: list[tuple[str, str]] = []
 
     def connect(self) -> Any:
         """Connect with the hook's parameters, plus ``protocol`` and ``network_timeout`` from extra."""
-        import snowflake.connector
-        from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
+        with requires_extra("snowflake"):
+            import snowflake.connector
+            from airflow.providers.snowflake.hooks.snowflake import SnowflakeHook
 
         self._in_transaction = False
         self._rebuilt.clear()
         self._deferred_drops.clear()
 
-        hook = SnowflakeHook(snowflake_conn_id=self.connection_id)
-        if self.connection is not None:
-            connection = self.connection
-            hook.get_connection = lambda conn_id: connection  # type: ignore[method-assign]
+        hook = self.make_hook(SnowflakeHook, snowflake_conn_id=self.connection_id)
         extra = hook.get_connection(self.connection_id).extra_dejson
         params: dict[str, Any] = snowflake_conn_params(hook, extra)
         if extra.get("protocol"):
@@ -109,11 +111,9 @@ class SnowflakeDestination(SyncDestination):
         :param column: the column.
         """
         if column.kind is ColumnKind.STRING:
-            return f"VARCHAR({column.length})" if column.length else "VARCHAR"
+            return varchar_type(column, "VARCHAR")
         if column.kind is ColumnKind.NUMERIC:
-            if column.precision:
-                return f"NUMBER({column.precision}, {column.scale or 0})"
-            return "NUMBER(38, 10)"
+            return numeric_type(column, "NUMBER", "NUMBER(38, 10)")
         return _SNOWFLAKE_TYPES[column.kind]
 
     def long_text_type(self) -> str:
@@ -127,7 +127,12 @@ class SnowflakeDestination(SyncDestination):
         """
         return "VARCHAR" if column.kind is ColumnKind.JSON else self.column_type(column)
 
-    def _typed_select(self, spec: TableSpec, source: str) -> str:
+    def select_columns(self, spec: TableSpec, source: str) -> str:
+        """``SELECT`` the columns of ``spec`` from a work table, JSON text parsed into ``VARIANT``.
+
+        :param spec: the source table.
+        :param source: the qualified work table.
+        """
         selected = ", ".join(
             f"PARSE_JSON({self.quote(c.name)})" if c.kind is ColumnKind.JSON else self.quote(c.name)
             for c in spec.columns
@@ -141,10 +146,7 @@ class SnowflakeDestination(SyncDestination):
         self.claim_work_table(schema, typed)
         self.execute(f"DROP TABLE IF EXISTS {self.table(schema, typed)}")
         self.execute(f"CREATE TABLE {self.table(schema, typed)} ({definitions}{key})")
-        self.execute(
-            f"INSERT INTO {self.table(schema, typed)} ({column_list(spec.column_names)}) "
-            + self._typed_select(spec, self.table(schema, stage))
-        )
+        self.insert_from(schema, stage, typed, spec)
         return typed
 
     def prepare_replace(self, schema: str, stage: str, target: str, spec: TableSpec) -> None:
@@ -182,31 +184,8 @@ class SnowflakeDestination(SyncDestination):
         if target in self._rebuilt:
             return
         self.execute(f"DELETE FROM {self.table(schema, target)}")
-        self.execute(
-            f"INSERT INTO {self.table(schema, target)} ({column_list(spec.column_names)}) "
-            + self._typed_select(spec, self.table(schema, stage))
-        )
+        self.insert_from(schema, stage, target, spec)
         self.drop(schema, stage)
-
-    def merge(self, schema: str, stage: str, target: str, spec: TableSpec) -> tuple[int, int]:
-        """Delete the changed keys, insert the stage (JSON parsed); inside the transaction.
-
-        :param schema: the destination schema.
-        :param stage: the stage table with the changed rows.
-        :param target: the real table.
-        :param spec: the source table.
-        :returns: (rows replaced, rows inserted in all).
-        """
-        replaced = self.execute(
-            f"DELETE FROM {self.table(schema, target)} t USING {self.table(schema, stage)} s "
-            f"WHERE {self._key_match(spec, 't', 's')}"
-        )
-        inserted = self.execute(
-            f"INSERT INTO {self.table(schema, target)} ({column_list(spec.column_names)}) "
-            + self._typed_select(spec, self.table(schema, stage))
-        )
-        self.drop(schema, stage)
-        return max(replaced, 0), max(inserted, 0)
 
     def drop(self, schema: str, name: str) -> None:
         """Drop a work table; inside the transaction the drop waits for the commit (Snowflake DDL

@@ -9,6 +9,7 @@ from typing import Any
 
 from datacoves_airflow_provider.atomic_file import atomic_destination
 from datacoves_airflow_provider.dbt.stores.base import ArtifactKey
+from datacoves_airflow_provider.optional_import import requires_extra
 
 __all__ = ["TAG_METADATA", "S3ArtifactStore", "decode_metadata_value", "encode_metadata_value"]
 
@@ -38,7 +39,8 @@ class S3ArtifactStore:
 
     def _s3(self) -> Any:
         if self._client is None:
-            from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+            with requires_extra("aws"):
+                from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
             self._client = S3Hook(aws_conn_id=self.aws_conn_id).get_conn()
         return self._client
@@ -48,7 +50,8 @@ class S3ArtifactStore:
 
     def download(self, key: ArtifactKey, destination: Path) -> bool:
         """See :meth:`ArtifactStore.download`."""
-        from botocore.exceptions import ClientError
+        with requires_extra("aws"):
+            from botocore.exceptions import ClientError
 
         try:
             with atomic_destination(destination) as partial:
@@ -73,7 +76,8 @@ class S3ArtifactStore:
 
         :param key: the artifact.
         """
-        from botocore.exceptions import ClientError
+        with requires_extra("aws"):
+            from botocore.exceptions import ClientError
 
         try:
             head = self._s3().head_object(Bucket=self.bucket, Key=self._object_key(key))
