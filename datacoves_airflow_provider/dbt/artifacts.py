@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from datacoves_airflow_provider.compat import redact
 from datacoves_airflow_provider.dbt.artifact_store import SHARED_TAG, ArtifactKey, RunScope
+from datacoves_airflow_provider.exceptions import InvalidArgumentError, InvalidArgumentTypeError
 
 if TYPE_CHECKING:
     from datacoves_airflow_provider.dbt.artifact_store import ArtifactStore
@@ -56,7 +57,7 @@ STATE_FOLDER = "logs"
 
 def _check_bool(value: object, name: str, task_id: str) -> bool:
     if not isinstance(value, bool):
-        raise TypeError(f"Task {task_id!r}: {name} must be True or False, got {value!r}")
+        raise InvalidArgumentTypeError(f"Task {task_id!r}: {name} must be True or False, got {value!r}")
     return value
 
 
@@ -64,17 +65,19 @@ def _check_paths(value: object, name: str, task_id: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str) or not isinstance(value, Iterable):
-        raise TypeError(
+        raise InvalidArgumentTypeError(
             f"Task {task_id!r}: {name} must be a list of paths relative to the dbt project, "
             f"e.g. ['target/manifest.json'], got {value!r}"
         )
     paths = []
     for item in value:
         if not isinstance(item, str) or not item.strip():
-            raise TypeError(f"Task {task_id!r}: {name} holds {item!r}; each entry must be a non-empty path")
+            raise InvalidArgumentTypeError(
+                f"Task {task_id!r}: {name} holds {item!r}; each entry must be a non-empty path"
+            )
         normal = os.path.normpath(item)
         if os.path.isabs(item) or normal == ".." or normal.startswith("../"):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"Task {task_id!r}: {name} entry {item!r} must stay inside the dbt project folder "
                 "(a relative path without '..'), e.g. 'target/manifest.json'"
             )
@@ -151,7 +154,7 @@ class ArtifactOptions:
         for name, value in flags.items():
             _check_bool(value, name, task_id)
         if upload_tag is not None and (not isinstance(upload_tag, str) or not upload_tag.strip()):
-            raise TypeError(
+            raise InvalidArgumentTypeError(
                 f"Task {task_id!r}: upload_tag must be a non-empty string (it may be a template such as "
                 f"'{{{{ ds }}}}'), or None for the DAG run id; got {upload_tag!r}"
             )
@@ -183,7 +186,7 @@ class ArtifactOptions:
                 if on
             ]
             if asked:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"Task {task_id!r}: {', '.join(asked)} need the artifact store; "
                     "add dbt_api_enabled=True (or remove them)"
                 )

@@ -15,7 +15,7 @@ the client is configured (never at import) and given to the secrets masker at on
 ``{"data": {"contents": <text or JSON>}}`` or the raw file; both are written to disk as the file.
 
 The calls are those of the public v3 client
-(:class:`~datacoves_airflow_provider.dbt.api_client.DbtApiTransport`): bounded, retried,
+(:class:`~datacoves_airflow_provider.dbt.api_transport.DbtApiTransport`): bounded, retried,
 uploads streamed from disk, downloads streamed to disk.
 """
 
@@ -26,16 +26,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
-from datacoves_airflow_provider.dbt.api_client import READ_TIMEOUT, RETRIES, DbtApiTransport
+from datacoves_airflow_provider.dbt.api_transport import DbtApiSettingsClient
 from datacoves_airflow_provider.environment import is_truthy
-from datacoves_airflow_provider.http.datacoves_api import DatacovesApiConfigError, _check_endpoint
+from datacoves_airflow_provider.exceptions import InvalidArgumentError
+from datacoves_airflow_provider.http.datacoves_api import (
+    DatacovesApiConfigError,
+    _check_endpoint,
+    token_hidden_in_repr,
+)
 from datacoves_airflow_provider.http.session import MultipartFileBody
-
-if TYPE_CHECKING:
-    import requests
 
 __all__ = [
     "DBT_API_TOKEN_VARIABLE",
@@ -71,6 +73,7 @@ def platform_api_url(environ: Mapping[str, str] | None = None) -> tuple[str, str
     return None
 
 
+@token_hidden_in_repr
 @dataclass(frozen=True)
 class DbtPlatformApiSettings:
     """Where the internal dbt API is, its token, and the project and environment to work on.
@@ -89,12 +92,6 @@ class DbtPlatformApiSettings:
     environment: str
     url_source: str = "DATACOVES__DBT_API_URL"
     prefix: str = INTERNAL_PREFIX
-
-    def __repr__(self) -> str:  # the token never appears in a repr, a log line or a traceback
-        return (
-            f"DbtPlatformApiSettings(url={self.url!r}, token='***', project={self.project!r}, "
-            f"environment={self.environment!r}, url_source={self.url_source!r}, prefix={self.prefix!r})"
-        )
 
     @property
     def base_url(self) -> str:
@@ -156,7 +153,7 @@ class DbtPlatformApiSettings:
         )
 
 
-class DbtPlatformApiClient(DbtApiTransport):
+class DbtPlatformApiClient(DbtApiSettingsClient[DbtPlatformApiSettings]):
     """A small, typed client for the internal routes above, with the v3 client's limits.
 
     :param settings: where the API is and which project and environment to use.
@@ -165,26 +162,16 @@ class DbtPlatformApiClient(DbtApiTransport):
     :param retries: further attempts after the first.
     """
 
-    def __init__(
-        self,
-        settings: DbtPlatformApiSettings,
-        *,
-        session: requests.Session | None = None,
-        timeout: float = READ_TIMEOUT,
-        retries: int = RETRIES,
-    ) -> None:
-        super().__init__(
-            endpoint=settings.url,
-            base_url=settings.base_url,
-            token=settings.token,
-            session=session,
-            timeout=timeout,
-            retries=retries,
-            url_source=settings.url_source,
-            token_source=f"the Airflow Variable {DBT_API_TOKEN_VARIABLE!r}",
-        )
-        self.settings = settings
-        self._files_url = f"{self.base_url}/environments/{quote(settings.environment, safe='')}/files"
+    def _where(self, settings: DbtPlatformApiSettings) -> dict[str, str]:
+        return {
+            "endpoint": settings.url,
+            "url_source": settings.url_source,
+            "token_source": f"the Airflow Variable {DBT_API_TOKEN_VARIABLE!r}",
+        }
+
+    @property
+    def _files_url(self) -> str:
+        return f"{self.base_url}/environments/{quote(self.settings.environment, safe='')}/files"
 
     def latest_manifest(self, destination: Path, *, trimmed: bool = False) -> bool:
         """``GET projects/{project}/latest-manifest`` into ``destination``; False on 404.
@@ -205,7 +192,7 @@ class DbtPlatformApiClient(DbtApiTransport):
         :param tag: the file with this tag (wins over ``filename``).
         """
         if not tag and not filename:
-            raise ValueError("download needs a filename or a tag")
+            raise InvalidArgumentError("download needs a filename or a tag")
         params = {"tag": tag} if tag else {"filename": str(filename)}
         return self._stream_to(self._files_url, destination, params=params, finish=_unwrap)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import shlex
 
 from datacoves_airflow_provider.dbt.artifacts import STATE_FOLDER
+from datacoves_airflow_provider.exceptions import InvalidArgumentError
 
 __all__ = ["dbt_retry_command", "retry_selectors"]
 
@@ -55,23 +56,23 @@ def dbt_retry_command(
         ``download_run_results=True`` puts it).
     """
     if not isinstance(command, str) or not command.strip():
-        raise ValueError(
+        raise InvalidArgumentError(
             f"dbt_retry_command: command must be a dbt command such as 'dbt build', got {command!r}"
         )
     if not isinstance(state, str) or not state.strip():
-        raise ValueError(
+        raise InvalidArgumentError(
             f"dbt_retry_command({command!r}): state must name the folder holding the previous "
             f"run_results.json (default {STATE_FOLDER!r}), got {state!r}"
         )
     try:
         words = shlex.split(command)
     except ValueError as exc:  # "No closing quotation", "No escaped character"
-        raise ValueError(
+        raise InvalidArgumentError(
             f"dbt_retry_command({command!r}): the command cannot be split into words like a shell "
             f"does ({exc}); close the quote or escape it"
         ) from None
     if any(w in ("-s", "--select", "-m", "--models") or w.startswith("--select=") for w in words):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"dbt_retry_command({command!r}): leave out the selection; the retry selects from the "
             "previous run's results. Use dbt_retry_command('dbt build') instead."
         )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from datacoves_airflow_provider.exceptions import DatacovesError
 
-__all__ = ["DatacovesApiConfigError", "DatacovesApiSettings"]
+__all__ = ["DatacovesApiConfigError", "DatacovesApiSettings", "token_hidden_in_repr"]
 
 #: Each setting and the variables it is read from, first match wins.
 _VARIABLES = {
@@ -30,6 +31,27 @@ class DatacovesApiConfigError(DatacovesError, ValueError):
     """A setting is missing or malformed; the message names the variables to set."""
 
 
+_SettingsClass = TypeVar("_SettingsClass", bound=type)
+
+
+def token_hidden_in_repr(cls: _SettingsClass) -> _SettingsClass:
+    """Give a settings dataclass a ``repr`` that shows its ``token`` field as ``'***'``, so the token
+    never appears in a repr, a log line or a traceback (apply it over ``@dataclass``).
+
+    :param cls: the dataclass.
+    """
+
+    def __repr__(self: Any) -> str:
+        shown = ", ".join(
+            f"{f.name}={'***' if f.name == 'token' else getattr(self, f.name)!r}" for f in fields(self)
+        )
+        return f"{type(self).__name__}({shown})"
+
+    cls.__repr__ = __repr__  # type: ignore[method-assign, assignment]
+    return cls
+
+
+@token_hidden_in_repr
 @dataclass(frozen=True)
 class DatacovesApiSettings:
     """The API's base URL and token, and the account / project / environment to work on.
@@ -46,12 +68,6 @@ class DatacovesApiSettings:
     account: str
     project: str
     environment: str
-
-    def __repr__(self) -> str:  # the token never appears in a repr, a log line or a traceback
-        return (
-            f"DatacovesApiSettings(endpoint={self.endpoint!r}, token='***', account={self.account!r}, "
-            f"project={self.project!r}, environment={self.environment!r})"
-        )
 
     @property
     def base_url(self) -> str:

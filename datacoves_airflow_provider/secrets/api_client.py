@@ -34,14 +34,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from datacoves_airflow_provider.exceptions import DatacovesError
+from datacoves_airflow_provider.http.authorized_client import AuthorizedClient
 from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.http.session import (
     MAX_REPLY_BYTES,
     HttpLimitError,
     bounded_request,
     call_budget,
-    check_timeout_and_retries,
-    retrying_session,
 )
 
 if TYPE_CHECKING:
@@ -90,7 +89,7 @@ class DatacovesSecret:
         return self.value if isinstance(self.value, str) else json.dumps(self.value)
 
 
-class _SecretsApiClient:
+class _SecretsApiClient(AuthorizedClient):
     """What both secrets clients share: the bounded session, one GET, its errors and its JSON.
 
     :param authorization: the ``Authorization`` header's value (never shown).
@@ -105,13 +104,7 @@ class _SecretsApiClient:
     def __init__(
         self, authorization: str, *, session: requests.Session | None, timeout: float, retries: int
     ) -> None:
-        check_timeout_and_retries(timeout, retries)
-        self.timeout = timeout
-        self.retries = retries
-        self._session = (
-            session if session is not None else retrying_session(retries=retries, backoff_factor=0.2)
-        )
-        self._session.headers["Authorization"] = authorization
+        super().__init__(authorization, session=session, timeout=timeout, retries=retries, backoff_factor=0.2)
 
     def _get_json(
         self, url: str, route: str, where: str, hints: dict[int, str], *, missing_on_404: bool, **kwargs: Any
