@@ -169,14 +169,13 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
         :param payload: the message (Workflows envelope or MessageCard).
         :raises MSTeamsWebhookError: the webhook answered other than 200/202, or could not be reached.
         """
-        import requests
-
-        from datacoves_airflow_provider.http.session import HttpLimitError, post_webhook
+        from datacoves_airflow_provider.http.bounded import failures_raised_as
+        from datacoves_airflow_provider.http.session import post_webhook
 
         conn_id, url, kind = self.resolve()
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         target = redacted_url(url)
-        try:
+        with failures_raised_as(MSTeamsWebhookError, f"could not post to {target} (connection {conn_id!r})"):
             response = post_webhook(
                 url,
                 body,
@@ -185,12 +184,6 @@ class MSTeamsWebhookHook(compat.BaseHook):  # type: ignore[misc,valid-type]
                 retries=self.retries,
                 content_type="application/json; charset=utf-8",
             )
-        except HttpLimitError as err:
-            raise MSTeamsWebhookError(str(err)) from None
-        except requests.RequestException as err:
-            raise MSTeamsWebhookError(
-                f"could not post to {target} (connection {conn_id!r}): {type(err).__name__}"
-            ) from None
         # Workflows answer 202 Accepted; connector webhooks 200 (with "1" as the body)
         if response.status_code not in (200, 202):
             raise MSTeamsWebhookError(

@@ -23,6 +23,7 @@ __all__ = [
     "bounded_request",
     "bounded_stream",
     "decode_body",
+    "failures_raised_as",
 ]
 
 #: The largest JSON reply a client reads (artifact downloads stream to disk and are not capped).
@@ -35,6 +36,25 @@ class HttpLimitError(DatacovesError):
     """A call reached one of its limits: its total deadline, a ``Retry-After`` longer than what is
     left of it, or a reply larger than the client reads. The message names the service and the
     limit; clients re-raise it as their own error."""
+
+
+@contextlib.contextmanager
+def failures_raised_as(error: type[Exception], unreachable: str) -> Iterator[None]:
+    """Raise a failed call as the client's own ``error``: a reached limit with its message, any
+    other ``requests`` error as ``"<unreachable>: <its type name>"`` (never its text, which may
+    hold the URL). The original is not chained (``from None``).
+
+    :param error: the client's error class.
+    :param unreachable: what failed, e.g. ``"could not post to the Slack webhook (connection 'x')"``.
+    """
+    import requests
+
+    try:
+        yield
+    except HttpLimitError as exc:
+        raise error(str(exc)) from None
+    except requests.RequestException as exc:
+        raise error(f"{unreachable}: {type(exc).__name__}") from None
 
 
 @dataclass(frozen=True)

@@ -119,12 +119,11 @@ class SlackNotifier(AlertNotifier):
         :param card: the alert.
         :raises SlackWebhookError: the connection has no token, or Slack answered other than 200.
         """
-        import requests
-
         with requires_extra("slack"):
             from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 
-        from datacoves_airflow_provider.http.session import HttpLimitError, post_webhook
+        from datacoves_airflow_provider.http.bounded import failures_raised_as
+        from datacoves_airflow_provider.http.session import post_webhook
 
         conn_id = self._connection_id()
         # the Slack provider reads the webhook URL (and proxy) from the connection; the post goes
@@ -137,7 +136,8 @@ class SlackNotifier(AlertNotifier):
             compat.mask_secret(token)
         proxy = getattr(client, "proxy", None)
         body = json.dumps(slack_message(card)).encode("utf-8")
-        try:
+        unreachable = f"could not post to the Slack webhook (connection {conn_id!r})"
+        with failures_raised_as(SlackWebhookError, unreachable):
             response = post_webhook(
                 url,
                 body,
@@ -147,12 +147,6 @@ class SlackNotifier(AlertNotifier):
                 content_type="application/json;charset=utf-8",
                 proxies={"http": proxy, "https": proxy} if proxy else None,
             )
-        except HttpLimitError as err:
-            raise SlackWebhookError(str(err)) from None
-        except requests.RequestException as err:
-            raise SlackWebhookError(
-                f"could not post to the Slack webhook (connection {conn_id!r}): {type(err).__name__}"
-            ) from None
         if response.status_code != 200:
             raise SlackWebhookError(
                 f"the Slack webhook (connection {conn_id!r}) answered HTTP {response.status_code}: "

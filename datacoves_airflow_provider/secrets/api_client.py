@@ -35,10 +35,10 @@ from urllib.parse import quote
 
 from datacoves_airflow_provider.exceptions import DatacovesError
 from datacoves_airflow_provider.http.authorized_client import AuthorizedClient
+from datacoves_airflow_provider.http.bounded import failures_raised_as
 from datacoves_airflow_provider.http.datacoves_api import DatacovesApiSettings
 from datacoves_airflow_provider.http.session import (
     MAX_REPLY_BYTES,
-    HttpLimitError,
     bounded_request,
     call_budget,
 )
@@ -119,10 +119,8 @@ class _SecretsApiClient(AuthorizedClient):
         :param missing_on_404: a 404 means "no such secret".
         :param kwargs: more ``requests`` arguments (``params``).
         """
-        import requests
-
         service = f"Datacoves secrets API {route} at {where}"
-        try:
+        with failures_raised_as(DatacovesSecretsError, f"{service} failed after {self.retries + 1} attempts"):
             response = bounded_request(
                 self._session,
                 "GET",
@@ -133,12 +131,6 @@ class _SecretsApiClient(AuthorizedClient):
                 max_bytes=MAX_SECRET_BYTES,
                 **kwargs,
             )
-        except HttpLimitError as exc:
-            raise DatacovesSecretsError(str(exc)) from None
-        except requests.RequestException as exc:
-            raise DatacovesSecretsError(
-                f"{service} failed after {self.retries + 1} attempts: {type(exc).__name__}"
-            ) from None
         if response.status_code == 404 and missing_on_404:
             return _MISSING
         if response.status_code >= 400:
