@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from datacoves_airflow_provider import compat
 from datacoves_airflow_provider.connection_lookup import connection_id_candidates, find_connection
-from datacoves_airflow_provider.exceptions import DatacovesError
+from datacoves_airflow_provider.exceptions import DatacovesError, InvalidArgumentError
 from datacoves_airflow_provider.http.session import check_timeout_and_retries
 
 __all__ = [
@@ -51,7 +51,9 @@ def check_webhook_kind(webhook_kind: str | None) -> None:
     :param webhook_kind: the kind as given.
     """
     if webhook_kind not in (None, WORKFLOWS, CONNECTOR):
-        raise ValueError(f"webhook_kind must be {WORKFLOWS!r}, {CONNECTOR!r} or None, not {webhook_kind!r}")
+        raise InvalidArgumentError(
+            f"webhook_kind must be {WORKFLOWS!r}, {CONNECTOR!r} or None, not {webhook_kind!r}"
+        )
 
 
 def webhook_kind_of(url: str) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from datacoves_airflow_provider import compat
+from datacoves_airflow_provider.exceptions import InvalidArgumentError, InvalidArgumentTypeError
 from datacoves_airflow_provider.http.session import check_timeout_and_retries
 from datacoves_airflow_provider.notifiers.alert_card import (
     EVENTS,
@@ -54,7 +55,7 @@ def check_color(value: object, param: str) -> None:
         return
     text = value.strip().lower() if isinstance(value, str) else None
     if text is None or (text not in NAMED_COLORS and parse_hex(text) is None):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{param}={value!r} is not a colour: use an Adaptive Card colour name "
             f"({', '.join(NAMED_COLORS)}) or a hex colour such as 'FF0000' / '#FF0000'"
         )
@@ -74,7 +75,9 @@ def callback_context(args: tuple[Any, ...]) -> Mapping[str, Any]:
     elif len(args) == 4:
         names = ("dag", "task_list", "blocking_task_list", "blocking_tis")
     else:
-        raise TypeError(f"a callback gets a context, or the 5 SLA-miss arguments; got {len(args)} arguments")
+        raise InvalidArgumentTypeError(
+            f"a callback gets a context, or the 5 SLA-miss arguments; got {len(args)} arguments"
+        )
     context = dict(zip(names, args, strict=True))
     context.setdefault("slas", [])
     return context
@@ -129,7 +132,7 @@ class AlertNotifier(compat.BaseNotifier):  # type: ignore[misc,valid-type]
     def __post_init__(self) -> None:
         super().__init__()
         if self.event is not None and self.event not in EVENTS:
-            raise ValueError(f"event must be one of {', '.join(EVENTS)}, not {self.event!r}")
+            raise InvalidArgumentError(f"event must be one of {', '.join(EVENTS)}, not {self.event!r}")
         check_color(self.theme_color, "theme_color")
         check_color(self.color, "color")
         check_timeout_and_retries(self.timeout, self.retries)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from datacoves_airflow_provider.exceptions import InvalidArgumentError
+
 __all__ = ["CHECK_NAMES", "INI_OPTIONS", "DagCheckSettings", "add_ini_options", "settings_from_pytest_config"]
 
 #: The ready-made checks, by the name ``datacoves_skip_checks`` and the report use.
@@ -89,7 +91,7 @@ class DagCheckSettings:
     def __post_init__(self) -> None:
         unknown = sorted({entry.split(":", 1)[0] for entry in self.skip_checks} - set(CHECK_NAMES))
         if unknown:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"datacoves_skip_checks names unknown check(s) {', '.join(unknown)}; "
                 f"known: {', '.join(CHECK_NAMES)}"
             )
@@ -125,7 +127,7 @@ def settings_from_pytest_config(config: Any) -> DagCheckSettings:
     try:
         values = {name: config.getini(name) for name in INI_OPTIONS}
     except ValueError as exc:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{exc}: the Datacoves pytest plugin is not loaded (plugin autoloading disabled?); "
             "add -p datacoves_airflow_provider.testing.custom_reporter"
         ) from exc
@@ -151,4 +153,4 @@ def _integer(value: Any, name: str) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+        raise InvalidArgumentError(f"{name} must be a whole number, not {value!r}") from None
