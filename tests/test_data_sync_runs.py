@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from harness.airflow_cli import run_airflow
 from harness.data_sync import (
     REDSHIFT_SHIMS,
     Fingerprint,
@@ -38,7 +39,7 @@ from harness.data_sync import (
 )
 from harness.metadata_seed import seed_metadata_rows
 from harness.network import free_port
-from harness.paths import AIRFLOW_BIN, DAGS, DEMO_REPO
+from harness.paths import DAGS, DEMO_REPO
 
 from datacoves_airflow_provider.data_sync.destinations.base import DestinationError, UnmanagedTableError
 from datacoves_airflow_provider.data_sync.destinations.duckdb import DuckDBDestination
@@ -751,10 +752,7 @@ def sqlite_metadata(tmp_path_factory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("sqlite_home")
     env = airflow_env(home, DAGS, TRIES_FILE=str(home / "tries"), DATACOVES__REPO_PATH=str(DEMO_REPO))
     for args in (("db", "migrate"), ("dags", "test", "populate_metadata")):
-        proc = subprocess.run(
-            [AIRFLOW_BIN, *args], env=env, capture_output=True, text=True,
-            timeout=600,
-        )  # fmt: skip
+        proc = run_airflow(args, env=env, timeout=600)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     yield f"sqlite:///{home / 'airflow.db'}"
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.airflow_cli import run_airflow
 from harness.airflow_env import airflow_env
 from harness.network import free_port, wait_for_port
 from harness.paths import AIRFLOW_BIN, airflow_major
@@ -48,9 +49,7 @@ class AirflowCluster:
             return cur.fetchall()
 
     def cli(self, *args: str, timeout: int = 120) -> str:
-        proc = subprocess.run(
-            [AIRFLOW_BIN, *args], env=self.env, capture_output=True, text=True, timeout=timeout
-        )
+        proc = run_airflow(args, env=self.env, timeout=timeout)
         assert proc.returncode == 0, (
             f"airflow {' '.join(args)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}"
         )

@@ -1,16 +1,15 @@
 """An Airflow home of this interpreter's line: its environment, ``airflow db migrate``, and DAG runs
-through the real ``airflow dags test`` command in a subprocess, against a SQLite metadata database."""
+through the real ``airflow dags test`` command in a process of its own (:mod:`harness.airflow_cli`),
+against a SQLite metadata database."""
 
 from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.paths import AIRFLOW_BIN
-from harness.slow_guard import require_slow
+from harness.airflow_cli import run_airflow
 
 
 def airflow_env(home: Path, dags_folder: Path | None = None, **extra: str) -> dict[str, str]:
@@ -40,11 +39,8 @@ def migrate_airflow_home(home: Path) -> Path:
 
     :param home: an empty folder.
     """
-    require_slow("airflow db migrate")
     (home / "dags").mkdir()
-    proc = subprocess.run(
-        [AIRFLOW_BIN, "db", "migrate"], env=airflow_env(home), capture_output=True, text=True, timeout=300
-    )
+    proc = run_airflow(["db", "migrate"], env=airflow_env(home), timeout=300)
     assert proc.returncode == 0, f"airflow db migrate failed:\n{proc.stdout}\n{proc.stderr}"
     return home
 
@@ -84,12 +80,7 @@ def run_dag(home: Path, dags_folder: Path, dag_id: str, *, timeout: int = 600, *
     :param timeout: seconds before the run is killed.
     :param env: more variables for the run.
     """
-    require_slow("airflow dags test")
-    proc = subprocess.run(
-        [AIRFLOW_BIN, "dags", "test", dag_id, "2024-01-02"],
-        env=airflow_env(home, dags_folder, **env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    proc = run_airflow(
+        ["dags", "test", dag_id, "2024-01-02"], env=airflow_env(home, dags_folder, **env), timeout=timeout
     )
     return DagRunResult(proc.returncode, proc.stdout + proc.stderr, task_states(home, dag_id))

@@ -18,9 +18,9 @@ import psycopg2
 
 from datacoves_airflow_provider.data_sync.source import AirflowMetadataDatabase
 from datacoves_airflow_provider.data_sync.table_specs import ColumnKind, TableSpec
+from harness.airflow_cli import run_airflow
 from harness.airflow_env import DagRunResult, airflow_env
-from harness.paths import AIRFLOW_BIN, DAGS
-from harness.slow_guard import require_slow
+from harness.paths import DAGS
 from harness.warehouses import PG_DSN
 
 
@@ -56,10 +56,7 @@ class MetadataDb:
         return airflow_env(self.home, dags_folder, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=self.url, **extra)
 
     def airflow(self, *args: str, timeout: int = 600, **extra: str) -> subprocess.CompletedProcess:
-        require_slow(f"airflow {' '.join(args[:2])}")
-        return subprocess.run(
-            [AIRFLOW_BIN, *args], env=self.env(**extra), capture_output=True, text=True, timeout=timeout
-        )
+        return run_airflow(args, env=self.env(**extra), timeout=timeout)
 
     def run_dag(self, dag_id: str, dags_folder: Path = DAGS, **extra: str) -> DagRunResult:
         proc = self.airflow("dags", "test", dag_id, **extra)

@@ -30,6 +30,7 @@ from harness.slow_guard import words_of
 
 PROFILE_FILE = os.environ.get("DATACOVES_TEST_PROFILE")
 _commands: Counter[str] = Counter()
+_forked_cpu = 0.0
 _installed = False
 
 
@@ -67,6 +68,23 @@ def _audit(event: str, args: tuple) -> None:
         _commands[command_name(args[1])] += 1
 
 
+def count_command(argv: object) -> None:
+    """Count a command that :mod:`harness.airflow_cli` ran in a fork of its warm server (no Popen).
+
+    :param argv: the command line.
+    """
+    _commands[command_name(argv)] += 1
+
+
+def add_children_cpu(seconds: float) -> None:
+    """Credit the CPU time of such a command, which this process did not wait for, to the running test.
+
+    :param seconds: the command's user + system CPU time.
+    """
+    global _forked_cpu
+    _forked_cpu += seconds
+
+
 def install() -> None:
     """Count started commands from now on (only when ``DATACOVES_TEST_PROFILE`` is set)."""
     global _installed
@@ -78,7 +96,7 @@ def install() -> None:
 def _cpu() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime + _forked_cpu
 
 
 @contextmanager
