@@ -226,6 +226,16 @@ def _start(env: Mapping[str, str], cwd: str) -> WarmServer | None:
     return WarmServer(process, folder, config_file_digest(env))
 
 
+def close_server(env: Mapping[str, str]) -> None:
+    """Stop the warm server of ``env``'s configuration, if one runs (a cluster's, when it stops).
+
+    :param env: an environment given to :func:`run_airflow`.
+    """
+    server = _servers.pop(configuration_key(env), None)
+    if server is not None:
+        server.close()
+
+
 @atexit.register
 def close_all() -> None:
     """Stop every warm server of this process."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.airflow_cli import run_airflow
+from harness.airflow_cli import close_server, run_airflow
 from harness.airflow_env import airflow_env
 from harness.network import free_port, wait_for_port
 from harness.paths import AIRFLOW_BIN, airflow_major
@@ -180,6 +180,7 @@ def airflow_cluster(
                 wait_for_port(api_port, 120, cluster.processes[name], home / f"{name}.out")
         yield cluster
     finally:
+        close_server(env)  # the warm server of `cluster.cli` is part of the cluster: it ends with it
         for proc in cluster.processes.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
