@@ -1,7 +1,8 @@
 """Fixtures (thin wrappers over :mod:`harness`) and the suite's pytest hooks.
 
 Every DAG here runs through the real ``airflow dags test`` command of the Airflow line this
-interpreter has installed, in a subprocess, against a migrated SQLite metadata database. The shared
+interpreter has installed, in a process of its own (forked from a warm server that has imported
+Airflow: ``harness/airflow_cli.py``), against a migrated SQLite metadata database. The shared
 helpers live in the package ``tests/harness`` (imported as ``harness``); nothing imports this file.
 """
 

@@ -6,6 +6,8 @@ holds only fixtures (thin wrappers over these functions) and pytest hooks.
 * :mod:`harness.paths`: the repository's folders, the Airflow binary and line of this interpreter.
 * :mod:`harness.slow_guard`: a test that starts an Airflow process must carry the ``slow`` marker.
 * :mod:`harness.airflow_env`: an Airflow home's environment, ``airflow db migrate``, ``airflow dags test``.
+* :mod:`harness.airflow_cli`: every ``airflow`` command the tests run (``dags test``, ``db migrate``,
+  ``dags trigger``...), forked from a warm server per Airflow configuration (``airflow_cli_server.py``).
 * :mod:`harness.network`: free ports, waiting for a listener, serving an HTTP handler.
 * :mod:`harness.repos`: sample and demo repositories, git commits, tree fingerprints.
 * :mod:`harness.platform_repo`: a repository laid out as git-sync lays it out on a Datacoves worker.

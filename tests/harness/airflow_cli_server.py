@@ -6,8 +6,9 @@ first command of one Airflow configuration, and a private folder::
 
     python airflow_cli_server.py <folder> <airflow script>
 
-It writes what Airflow printed while it was imported to ``<folder>/warm.out`` and ``warm.err`` (each
-command's output starts with it, as a fresh process's would), then listens on ``<folder>/socket``.
+It writes what Airflow printed while it was imported (and while the execution API was built, before
+the first ``dags test``) to ``<folder>/warm.out`` and ``warm.err`` (each command's output starts
+with it, as a fresh process's would), then listens on ``<folder>/socket``.
 A request is one JSON line: ``argv`` (the command line, ``airflow`` first), ``env``, ``cwd`` and the
 ``stdout`` / ``stderr`` files to write. For each, a forked supervisor forks the command, answers
 ``{"pid": ...}``, waits for it and answers ``{"returncode": ..., "cpu": ...}`` (the return code as
@@ -53,17 +54,22 @@ WARM_MODULES = (
 
 
 def warm_up() -> None:
-    """Import Airflow and what its commands use; on Airflow 3, build the in-process execution API.
+    """Import Airflow and what its commands use."""
+    for name in WARM_MODULES:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+
+def warm_up_execution_api() -> None:
+    """On Airflow 3, build the in-process execution API (before the first ``airflow dags test``).
 
     ``airflow dags test`` on Airflow 3 spends most of its CPU in that API's first request, generating
     its versioned routes (Cadwyn). Airflow keeps the API in a process-wide cache
     (``supervisor.in_process_api_server``); filling it here, before any thread or connection exists,
     gives each fork the app a long-lived Airflow process would have. The API's event-loop thread and
-    its lifespan start in the fork, at its first request, as always.
+    its lifespan start in the fork, at its first request, as always. A server that never runs
+    ``dags test`` (a cluster's, which triggers runs) never builds it.
     """
-    for name in WARM_MODULES:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
     try:
         from airflow.sdk.execution_time import supervisor
     except ImportError:
@@ -71,6 +77,8 @@ def warm_up() -> None:
     app = supervisor.in_process_api_server().app
     if not getattr(app, "_cadwyn_initialized", True):
         app._cadwyn_initialize()
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
 def run_command(request: dict) -> None:
@@ -134,15 +142,19 @@ def _forget_inherited_connections() -> None:
                 (engine.sync_engine if name == "async_engine" else engine).dispose(close=False)
 
 
-def supervise(conn: socket.socket) -> None:
-    """In a forked supervisor: read one request, fork its command, report its pid and its end."""
+def read_request(conn: socket.socket) -> dict | None:
+    """One request: a JSON line (None if the client went away)."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = conn.recv(65536)
         if not chunk:
-            return
+            return None
         data += chunk
-    request = json.loads(data)
+    return json.loads(data)
+
+
+def supervise(conn: socket.socket, request: dict) -> None:
+    """In a forked supervisor: fork the request's command, report its pid and its end."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     pid = os.fork()
     if pid == 0:
@@ -171,16 +183,24 @@ def main() -> None:
     server.listen(16)
     os.rename(os.path.join(folder, "socket.tmp"), os.path.join(folder, "socket"))  # ready
     server.settimeout(2)
+    api_built = False
     while os.getppid() == parent:
         try:
             conn, _ = server.accept()
         except TimeoutError:
             continue
         conn.settimeout(None)
+        request = read_request(conn)
+        if request is None:
+            conn.close()
+            continue
+        if request["argv"][1:3] == ["dags", "test"] and not api_built:
+            warm_up_execution_api()
+            api_built = True
         if os.fork() == 0:
             server.close()
             try:
-                supervise(conn)
+                supervise(conn, request)
             finally:
                 os._exit(0)
         conn.close()
