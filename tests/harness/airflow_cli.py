@@ -12,7 +12,10 @@ time-out behave as :func:`subprocess.run` gives them.
 
 An Airflow configuration is what Airflow reads on import: ``AIRFLOW_HOME``, ``AIRFLOW_CONFIG``,
 the ``AIRFLOW__*`` settings (but ``AIRFLOW__DATACOVES__*``, which only the provider's code reads, at
-run time), the ``PYTHON*`` variables and the config file's contents. Everything else in the
+run time), the ``PYTHON*`` variables and the config file's contents (a server whose file changed
+since it started is replaced). Like the ``airflow`` command, the server writes the default config
+file when there is none (with a new Fernet key and JWT secret), so its forks and any other Airflow
+process of that home read the same one. Everything else in the
 environment (``DATACOVES__*``, ``AIRFLOW_CONN_*``, ``TMPDIR``, ``PATH``...) is read when used, in the
 fork. A configuration whose import fails (a secrets backend Airflow rejects, say) runs as a plain
 subprocess, so its error is the command's own output. ``DATACOVES_TEST_AIRFLOW_CLI=subprocess``
@@ -46,6 +49,9 @@ SERVER_SCRIPT = Path(__file__).with_name("airflow_cli_server.py")
 #: warm servers kept per test process (each holds an imported Airflow: 200-400 MB)
 MAX_SERVERS = 3
 START_TIMEOUT = 180
+#: the process id and the user + system CPU seconds of the last command a warm server ran
+last_command_pid = 0
+last_command_cpu = 0.0
 
 
 def run_airflow(
@@ -66,7 +72,9 @@ def run_airflow(
     require_slow(f"airflow {' '.join(args[:2])}")
     folder = str(Path(cwd or os.getcwd()).resolve())
     server = (
-        None if os.environ.get("DATACOVES_TEST_AIRFLOW_CLI") == "subprocess" else _server_for(env, folder)
+        None
+        if os.environ.get("DATACOVES_TEST_AIRFLOW_CLI") == "subprocess"
+        else _server_for(env, folder, args[0] if args else "")
     )
     if server is None:
         return subprocess.run(
@@ -128,6 +136,8 @@ class WarmServer:
                 conn.sendall(json.dumps(request).encode() + b"\n")
                 replies = _Lines(conn)
                 pid = replies.next(deadline=None)["pid"]
+                global last_command_pid, last_command_cpu
+                last_command_pid = pid
                 try:
                     end = replies.next(deadline=deadline)
                 except TimeoutError:
@@ -137,6 +147,7 @@ class WarmServer:
                     stdout, stderr = _read(out_dir)
                     raise subprocess.TimeoutExpired(argv, timeout, output=stdout, stderr=stderr) from None
             stdout, stderr = _read(out_dir)
+            last_command_cpu = end["cpu"]
             profile.add_children_cpu(end["cpu"])
             return subprocess.CompletedProcess(argv, end["returncode"], stdout, stderr)
         finally:
@@ -186,7 +197,7 @@ def _read(out_dir: Path) -> tuple[str, str]:
 _servers: OrderedDict[tuple, WarmServer | None] = OrderedDict()
 
 
-def _server_for(env: Mapping[str, str], cwd: str) -> WarmServer | None:
+def _server_for(env: Mapping[str, str], cwd: str, subcommand: str) -> WarmServer | None:
     """The warm server of ``env``'s configuration, started if needed (None: run a plain subprocess)."""
     key = configuration_key(env)
     digest = config_file_digest(env)
@@ -201,14 +212,14 @@ def _server_for(env: Mapping[str, str], cwd: str) -> WarmServer | None:
         _, old = _servers.popitem(last=False)
         if old is not None:
             old.close()
-    _servers[key] = server = _start(env, cwd)
+    _servers[key] = server = _start(env, cwd, subcommand)
     return server
 
 
-def _start(env: Mapping[str, str], cwd: str) -> WarmServer | None:
+def _start(env: Mapping[str, str], cwd: str, subcommand: str) -> WarmServer | None:
     folder = Path(tempfile.mkdtemp(prefix="airflow-cli-server-"))
     process = subprocess.Popen(
-        [sys.executable, str(SERVER_SCRIPT), str(folder), AIRFLOW_BIN],
+        [sys.executable, str(SERVER_SCRIPT), str(folder), AIRFLOW_BIN, subcommand],
         env=dict(env),
         cwd=cwd,
         stdin=subprocess.DEVNULL,

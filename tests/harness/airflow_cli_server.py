@@ -4,7 +4,7 @@
 Run by :mod:`harness.airflow_cli` with the interpreter of the Airflow venv, the environment of the
 first command of one Airflow configuration, and a private folder::
 
-    python airflow_cli_server.py <folder> <airflow script>
+    python airflow_cli_server.py <folder> <airflow script> <the first command's subcommand>
 
 It writes what Airflow printed while it was imported (and while the execution API was built, before
 the first ``dags test``) to ``<folder>/warm.out`` and ``warm.err`` (each command's output starts
@@ -167,13 +167,19 @@ def supervise(conn: socket.socket, request: dict) -> None:
 
 
 def main() -> None:
-    folder, airflow_bin = sys.argv[1], sys.argv[2]
+    folder, airflow_bin, first_subcommand = sys.argv[1:4]
     parent = os.getppid()
     sys.path[0] = os.path.dirname(airflow_bin)  # as the `airflow` script has it, not tests/harness
     for name, fd in (("warm.out", 1), ("warm.err", 2)):
         out = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(out, fd)
         os.close(out)
+    if first_subcommand not in ("version", "lazy_loaded"):
+        # what the `airflow` command does before any other (airflow/__main__.py): without it, the
+        # first fork would write the file with a Fernet key and JWT secret this server never sees
+        from airflow.configuration import write_default_airflow_configuration_if_needed
+
+        write_default_airflow_configuration_if_needed()
     warm_up()
     sys.stdout.flush()
     sys.stderr.flush()
