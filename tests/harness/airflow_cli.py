@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -195,10 +196,16 @@ def _read(out_dir: Path) -> tuple[str, str]:
 
 
 _servers: OrderedDict[tuple, WarmServer | None] = OrderedDict()
+_servers_lock = threading.Lock()  # a test may run commands from several threads
 
 
 def _server_for(env: Mapping[str, str], cwd: str, subcommand: str) -> WarmServer | None:
     """The warm server of ``env``'s configuration, started if needed (None: run a plain subprocess)."""
+    with _servers_lock:
+        return _find_or_start(env, cwd, subcommand)
+
+
+def _find_or_start(env: Mapping[str, str], cwd: str, subcommand: str) -> WarmServer | None:
     key = configuration_key(env)
     digest = config_file_digest(env)
     if key in _servers:
@@ -242,7 +249,8 @@ def close_server(env: Mapping[str, str]) -> None:
 
     :param env: an environment given to :func:`run_airflow`.
     """
-    server = _servers.pop(configuration_key(env), None)
+    with _servers_lock:
+        server = _servers.pop(configuration_key(env), None)
     if server is not None:
         server.close()
 
@@ -250,7 +258,9 @@ def close_server(env: Mapping[str, str]) -> None:
 @atexit.register
 def close_all() -> None:
     """Stop every warm server of this process."""
-    while _servers:
-        _, server = _servers.popitem()
+    with _servers_lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
         if server is not None:
             server.close()
