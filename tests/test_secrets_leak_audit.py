@@ -289,7 +289,9 @@ def test_no_planted_secret_is_left_anywhere(tmp_path, dbt_venv, fakesnow, moto_s
             # dbt_run_ms_teams runs `dbt run -s personal_loans`, which reads the customer_orders table
             # that my_sample_dag's `dbt build -s +personal_loans` makes: it starts once that has finished
             runs = {dag_id: cluster.trigger(dag_id) for dag_id in dag_ids if dag_id != "dbt_run_ms_teams"}
-            states = {"my_sample_dag": cluster.wait_for_run("my_sample_dag", runs["my_sample_dag"], timeout=600)}
+            states = {
+                "my_sample_dag": cluster.wait_for_run("my_sample_dag", runs["my_sample_dag"], timeout=600)
+            }
             runs["dbt_run_ms_teams"] = cluster.trigger("dbt_run_ms_teams")
             states |= {
                 dag_id: cluster.wait_for_run(dag_id, run_id, timeout=600)
