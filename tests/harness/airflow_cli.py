@@ -174,10 +174,7 @@ class _Lines:
     def next(self, deadline: float | None) -> dict:
         while b"\n" not in self.buffer:
             self.conn.settimeout(None if deadline is None else max(0.01, deadline - time.monotonic()))
-            try:
-                chunk = self.conn.recv(65536)
-            except TimeoutError:
-                raise TimeoutError from None
+            chunk = self.conn.recv(65536)  # raises TimeoutError past the deadline
             if not chunk:
                 raise ConnectionError("the warm Airflow server closed the connection")
             self.buffer += chunk
@@ -240,7 +237,7 @@ def _start(env: Mapping[str, str], cwd: str, subcommand: str) -> WarmServer | No
             WarmServer(process, folder, None).close()
             return None  # its import failed: the command runs as a plain subprocess and shows why
         time.sleep(0.05)
-    # the import may have written the config file: the digest to compare with is the one after it
+    # the server writes the config file when there is none: the digest to compare with is the one after
     return WarmServer(process, folder, config_file_digest(env))
 
 

@@ -189,7 +189,6 @@ def main() -> None:
     server.listen(16)
     os.rename(os.path.join(folder, "socket.tmp"), os.path.join(folder, "socket"))  # ready
     server.settimeout(2)
-    api_built = False
     while os.getppid() == parent:
         try:
             conn, _ = server.accept()
@@ -200,9 +199,8 @@ def main() -> None:
         if request is None:
             conn.close()
             continue
-        if request["argv"][1:3] == ["dags", "test"] and not api_built:
-            warm_up_execution_api()
-            api_built = True
+        if request["argv"][1:3] == ["dags", "test"]:
+            warm_up_execution_api()  # once: Airflow caches the API, and its routes are generated once
         if os.fork() == 0:
             server.close()
             try:
